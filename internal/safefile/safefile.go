@@ -1,0 +1,163 @@
+// Package safefile writes files so that a crash never leaves a half-written
+// one behind and nothing existing is clobbered by accident.
+//
+// Secrets are written only through this package: a temporary file in the
+// same directory is created with its final mode, filled, synced and renamed
+// into place, and the directory is synced so the rename survives a crash.
+package safefile
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+)
+
+// WriteNew writes data to path, which must not exist yet. The file appears
+// complete or not at all.
+func WriteNew(path string, data []byte, perm fs.FileMode) error {
+	return write(path, data, perm, false)
+}
+
+// Replace writes data to path atomically, replacing any existing file.
+// Callers that replace keys must have backed the old file up first.
+func Replace(path string, data []byte, perm fs.FileMode) error {
+	return write(path, data, perm, true)
+}
+
+func write(path string, data []byte, perm fs.FileMode, replace bool) (err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("cannot create a file in %q: %w", dir, err)
+	}
+	tmpName := tmp.Name()
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmpName)
+		}
+	}()
+	// CreateTemp makes the file 0600; set the final mode before any byte is
+	// written so a secret is never readable by others, even briefly.
+	if err = tmp.Chmod(perm); err != nil && runtime.GOOS != "windows" {
+		return fmt.Errorf("cannot set the mode of %q: %w", tmpName, err)
+	}
+	if err = restrictToOwner(tmpName, perm); err != nil {
+		return err
+	}
+	if _, err = tmp.Write(data); err != nil {
+		return fmt.Errorf("cannot write %q: %w", path, err)
+	}
+	if err = tmp.Sync(); err != nil {
+		return fmt.Errorf("cannot sync %q: %w", path, err)
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("cannot write %q: %w", path, err)
+	}
+	if replace {
+		err = os.Rename(tmpName, path)
+	} else {
+		// A hard link fails if path exists, which makes the create exclusive
+		// without a window where a partial file is visible under its name.
+		err = os.Link(tmpName, path)
+		if err != nil && !errors.Is(err, fs.ErrExist) {
+			// Some file systems have no hard links: fall back to an exclusive
+			// check followed by rename.
+			if _, statErr := os.Lstat(path); statErr == nil {
+				err = &fs.PathError{Op: "create", Path: path, Err: fs.ErrExist}
+			} else {
+				err = os.Rename(tmpName, path)
+			}
+		}
+		os.Remove(tmpName)
+	}
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%q already exists: %w", path, fs.ErrExist)
+		}
+		return fmt.Errorf("cannot move %q into place: %w", path, err)
+	}
+	syncDir(dir)
+	return nil
+}
+
+// MkdirPrivate creates dir (and parents) with mode 0700 if it is missing.
+// An existing directory is left as it is.
+func MkdirPrivate(dir string) (created bool, err error) {
+	if st, err := os.Stat(dir); err == nil {
+		if !st.IsDir() {
+			return false, fmt.Errorf("%q exists and is not a directory", dir)
+		}
+		return false, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return false, fmt.Errorf("cannot create %q: %w", dir, err)
+	}
+	// MkdirAll is subject to the umask; the mode is part of the contract.
+	if err := os.Chmod(dir, 0o700); err != nil && runtime.GOOS != "windows" {
+		return true, fmt.Errorf("cannot set the mode of %q: %w", dir, err)
+	}
+	return true, restrictToOwner(dir, 0o700)
+}
+
+// CopyNew copies src to dst (which must not exist), keeping src's bytes and
+// permission bits.
+func CopyNew(src, dst string) error {
+	st, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return WriteNew(dst, data, st.Mode().Perm())
+}
+
+// AppendLine appends one line to path, creating it with perm if missing and
+// adding a newline first when the file does not end with one. It never
+// rewrites what is already there.
+func AppendLine(path, line string, perm fs.FileMode) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, perm)
+	if err != nil {
+		return fmt.Errorf("cannot open %q: %w", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	prefix := ""
+	if st.Size() > 0 {
+		last := make([]byte, 1)
+		if _, err := f.ReadAt(last, st.Size()-1); err == nil && last[0] != '\n' {
+			prefix = "\n"
+		}
+	}
+	if _, err := f.WriteString(prefix + line + "\n"); err != nil {
+		return fmt.Errorf("cannot append to %q: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("cannot sync %q: %w", path, err)
+	}
+	return f.Close()
+}
+
+// LooseMode reports whether a private file is readable or writable by
+// group or others. On Windows modes say nothing about access, so it is false.
+func LooseMode(mode fs.FileMode) bool {
+	return runtime.GOOS != "windows" && mode.Perm()&0o077 != 0
+}
+
+func syncDir(dir string) {
+	if runtime.GOOS == "windows" {
+		return
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}

@@ -1,0 +1,142 @@
+package safefile
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+func mode(t *testing.T, path string) fs.FileMode {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Mode().Perm()
+}
+
+func entries(t *testing.T, dir string) []string {
+	t.Helper()
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, de := range des {
+		names = append(names, de.Name())
+	}
+	return names
+}
+
+func TestWriteNewCreatesWithModeAndRefusesExisting(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "id_ed25519")
+	if err := WriteNew(p, []byte("secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if runtime.GOOS != "windows" && mode(t, p) != 0o600 {
+		t.Fatalf("mode %o, want 600", mode(t, p))
+	}
+	err := WriteNew(p, []byte("other"), 0o600)
+	if !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("second WriteNew: err %v, want ErrExist", err)
+	}
+	if got, _ := os.ReadFile(p); string(got) != "secret" {
+		t.Fatalf("existing file changed to %q", got)
+	}
+	if names := entries(t, dir); len(names) != 1 {
+		t.Fatalf("temporary files left behind: %v", names)
+	}
+}
+
+func TestReplaceIsAtomicAndSetsMode(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "config")
+	os.WriteFile(p, []byte("old"), 0o644)
+	if err := Replace(p, []byte("new"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(p); string(got) != "new" {
+		t.Fatalf("content %q", got)
+	}
+	if runtime.GOOS != "windows" && mode(t, p) != 0o600 {
+		t.Fatalf("mode %o", mode(t, p))
+	}
+	if names := entries(t, dir); len(names) != 1 {
+		t.Fatalf("temporary files left behind: %v", names)
+	}
+}
+
+func TestWriteIntoMissingDirFailsCleanly(t *testing.T) {
+	err := WriteNew(filepath.Join(t.TempDir(), "nope", "key"), []byte("x"), 0o600)
+	if err == nil {
+		t.Fatal("expected an error")
+	}
+}
+
+func TestAppendLineAddsMissingNewlineAndKeepsBytes(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "known_hosts")
+	os.WriteFile(p, []byte("a b c"), 0o600)
+	if err := AppendLine(p, "d e f", 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := AppendLine(p, "g h i", 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(p); string(got) != "a b c\nd e f\ng h i\n" {
+		t.Fatalf("content %q", got)
+	}
+	if runtime.GOOS != "windows" && mode(t, p) != 0o600 {
+		t.Fatalf("existing mode changed to %o", mode(t, p))
+	}
+	fresh := filepath.Join(t.TempDir(), "new")
+	if err := AppendLine(fresh, "x", 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(fresh); string(got) != "x\n" {
+		t.Fatalf("content %q", got)
+	}
+}
+
+func TestMkdirPrivateAndCopyNew(t *testing.T) {
+	old := umask(0o022)
+	defer umask(old)
+	dir := filepath.Join(t.TempDir(), "a", ".ssh")
+	created, err := MkdirPrivate(dir)
+	if err != nil || !created {
+		t.Fatalf("created=%v err=%v", created, err)
+	}
+	if runtime.GOOS != "windows" && mode(t, dir) != 0o700 {
+		t.Fatalf("mode %o", mode(t, dir))
+	}
+	if created, err := MkdirPrivate(dir); err != nil || created {
+		t.Fatalf("second call: created=%v err=%v", created, err)
+	}
+	src := filepath.Join(dir, "k.pub")
+	os.WriteFile(src, []byte("pub"), 0o640)
+	os.Chmod(src, 0o640)
+	dst := filepath.Join(dir, "copy")
+	if err := CopyNew(src, dst); err != nil {
+		t.Fatal(err)
+	}
+	if runtime.GOOS != "windows" && mode(t, dst) != 0o640 {
+		t.Fatalf("copy mode %o", mode(t, dst))
+	}
+	if err := CopyNew(src, dst); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("copy over existing: %v", err)
+	}
+}
+
+func TestLooseMode(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("modes mean nothing on windows")
+	}
+	for m, want := range map[fs.FileMode]bool{0o600: false, 0o400: false, 0o640: true, 0o604: true, 0o700: false} {
+		if LooseMode(m) != want {
+			t.Errorf("LooseMode(%o) = %v", m, !want)
+		}
+	}
+}
