@@ -1,0 +1,67 @@
+// Package gitconfig reads settings through the git binary, so that
+// includes, -c, GIT_CONFIG_* and url-matched sections work exactly as in git.
+package gitconfig
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+)
+
+// Reader runs `git config` in Dir with Env added to the environment.
+type Reader struct {
+	Git string   // path to git; "" means "git" from PATH
+	Dir string   // working directory (the repository, if any)
+	Env []string // full environment for the child; nil inherits
+}
+
+func (r *Reader) run(ctx context.Context, args ...string) (string, bool, error) {
+	git := r.Git
+	if git == "" {
+		git = "git"
+	}
+	cmd := exec.CommandContext(ctx, git, append([]string{"config"}, args...)...)
+	cmd.Dir = r.Dir
+	cmd.Env = r.Env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 1 && stderr.Len() == 0 {
+		return "", false, nil // not set
+	}
+	if err != nil {
+		if errors.Is(err, exec.ErrNotFound) {
+			return "", false, fmt.Errorf("git is not installed or not on PATH")
+		}
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return "", false, fmt.Errorf("git config %s: %s", strings.Join(args, " "), msg)
+	}
+	return strings.TrimRight(stdout.String(), "\r\n"), true, nil
+}
+
+// Get returns the value of key and whether it is set.
+func (r *Reader) Get(ctx context.Context, key string) (string, bool, error) {
+	return r.run(ctx, "--get", key)
+}
+
+// GetBool returns a boolean setting as git interprets it.
+func (r *Reader) GetBool(ctx context.Context, key string) (value, set bool, err error) {
+	v, ok, err := r.run(ctx, "--type=bool", "--get", key)
+	if err != nil || !ok {
+		return false, ok, err
+	}
+	return v == "true", true, nil
+}
+
+// GetURLMatch returns the value of section.key that applies to url, as git
+// picks http.<url>.* settings.
+func (r *Reader) GetURLMatch(ctx context.Context, key, url string) (string, bool, error) {
+	return r.run(ctx, "--get-urlmatch", key, url)
+}

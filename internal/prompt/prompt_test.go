@@ -1,0 +1,86 @@
+package prompt
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// scripted answers questions from a list, recording what was asked.
+type scripted struct {
+	answers []string
+	asked   []string
+	said    []string
+}
+
+func (s *scripted) CanPrompt() bool { return true }
+func (s *scripted) next(q string) string {
+	s.asked = append(s.asked, q)
+	a := s.answers[0]
+	s.answers = s.answers[1:]
+	return a
+}
+func (s *scripted) Secret(q string) ([]byte, error) { return []byte(s.next(q)), nil }
+func (s *scripted) Line(q string) (string, error)   { return s.next(q), nil }
+func (s *scripted) Confirm(q string) (bool, error)  { return s.next(q) == "y", nil }
+func (s *scripted) Say(text string) error           { s.said = append(s.said, text); return nil }
+
+func TestNewPassphraseReasksOnMismatch(t *testing.T) {
+	p := &scripted{answers: []string{"one", "two", "right", "right"}}
+	got, err := NewPassphrase(p)
+	if err != nil || string(got) != "right" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	if len(p.asked) != 4 || p.asked[0] != "Enter passphrase (empty for no passphrase): " || p.asked[1] != "Enter same passphrase again: " {
+		t.Fatalf("asked %q", p.asked)
+	}
+	if len(p.said) != 1 {
+		t.Fatalf("mismatch not reported: %q", p.said)
+	}
+}
+
+func TestNewPassphraseGivesUp(t *testing.T) {
+	p := &scripted{answers: []string{"a", "b", "a", "b", "a", "b", "a", "b", "a", "b"}}
+	if _, err := NewPassphrase(p); err == nil {
+		t.Fatal("expected an error after repeated mismatches")
+	}
+}
+
+func TestReadPassphraseFileFirstLineOnly(t *testing.T) {
+	dir := t.TempDir()
+	for content, want := range map[string]string{
+		"s3cret\n":           "s3cret",
+		"s3cret\r\nsecond\n": "s3cret",
+		"no newline":         "no newline",
+		"\n":                 "",
+	} {
+		p := filepath.Join(dir, "pw")
+		os.WriteFile(p, []byte(content), 0o600)
+		got, err := ReadPassphraseFile(p)
+		if err != nil || string(got) != want {
+			t.Errorf("%q: got %q, %v", content, got, err)
+		}
+	}
+	if _, err := ReadPassphraseFile(filepath.Join(dir, "missing")); err == nil {
+		t.Error("missing file: no error")
+	}
+}
+
+func TestTerminalDisabledNeverPrompts(t *testing.T) {
+	term := NewTerminal(func(k string) string {
+		if k == "GIT_TERMINAL_PROMPT" {
+			return "0"
+		}
+		return ""
+	}, os.Stdin, os.Stderr)
+	if term.CanPrompt() {
+		t.Fatal("GIT_TERMINAL_PROMPT=0 must disable prompting")
+	}
+	if _, err := term.Secret("x"); !errors.Is(err, ErrNoTerminal) {
+		t.Fatalf("Secret: %v", err)
+	}
+	if _, err := term.Confirm("x"); !errors.Is(err, ErrNoTerminal) {
+		t.Fatalf("Confirm: %v", err)
+	}
+}
