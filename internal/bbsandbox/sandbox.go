@@ -1,0 +1,714 @@
+// Package bbsandbox is a local stand-in for Bitbucket Server / Data Center,
+// for tests and demos: the REST resources git-bbkey talks to (SSH user keys,
+// SSH access keys, SSH settings, repositories) and an SSH server that
+// accepts exactly the keys registered through REST and serves real
+// repositories with the real git binary.
+//
+// It plays the server described in docs/bitbucket.md, including the parts
+// marked unsure there (switches select one reading or the other), and it
+// can misbehave on demand (FailNext, SetDelay, SSHSilent, ...).
+//
+// Everything listens on 127.0.0.1 only. It is not part of the git-bbkey
+// binary.
+package bbsandbox
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// User is an account on the sandbox.
+type User struct {
+	Name     string
+	Password string
+	Tokens   []string // HTTP access tokens (Bearer, or as the Basic password)
+	Admin    bool     // system administrator: every permission everywhere
+}
+
+// Project is a project with its repositories and user permissions. A
+// personal project has the key "~user" (its owner is its admin).
+type Project struct {
+	Key     string
+	Name    string
+	Repos   []string // slugs
+	Admins  []string // PROJECT_ADMIN (and so REPO_ADMIN on every repo)
+	Readers []string // PROJECT_READ
+	Writers []string // PROJECT_WRITE
+}
+
+// Config describes the sandbox to start.
+type Config struct {
+	ContextPath string // e.g. "/bitbucket"; "" for none
+	Users       []User
+	Projects    []Project
+	PageLimit   int  // largest page the REST API returns (default 2, so paging is exercised)
+	TLS         bool // serve HTTPS with a generated CA (see CACertPEM)
+	HTTPPort    int  // 0 = random loopback port
+	SSHPort     int  // 0 = random loopback port
+	DataDir     string
+	Git         string     // path to git; default "git"
+	HostKey     ssh.Signer // nil = generate an ed25519 key
+
+	// AdvertisedSSHPort is the port that settings and clone links report
+	// (default: the real SSH port). 22 drops the port from clone URLs.
+	AdvertisedSSHPort int
+
+	// AcceptRSASHA2: by default the SSH server, like Bitbucket, leaves
+	// OpenSSH >= 8.8 no RSA signature algorithm it is willing to use, so
+	// RSA keys fail with OpenSSH while Go clients (ssh-rsa) succeed. Set
+	// this to accept and advertise rsa-sha2-256/512 as well.
+	AcceptRSASHA2 bool
+
+	// Logf, if set, receives one line per notable event (SSH sessions, git
+	// exits). Tests can pass t.Logf.
+	Logf func(format string, args ...any)
+}
+
+// Server is a running sandbox. All methods are safe for concurrent use.
+type Server struct {
+	cfg     Config
+	context string // normalised context path: "" or "/x"
+	gitPath string
+
+	hostKey ssh.Signer
+	caPEM   []byte
+
+	httpLn  net.Listener
+	httpSrv *http.Server
+	sshLn   net.Listener
+	sshConf *ssh.ServerConfig
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu          sync.Mutex
+	users       map[string]*userState    // by lower-case name
+	projects    map[string]*projectState // by upper-case key
+	projOrder   []string
+	userKeys    []*KeyRecord
+	accessKeys  []*AccessKeyRecord
+	nextKeyID   int
+	nextRepoID  int
+	requests    []RequestRecord
+	conns       map[net.Conn]struct{}
+	closed      bool
+	cloneCalls  int
+	fail        failPlan
+	delay       time.Duration
+	sshEnabled  bool
+	akEnabled   bool
+	fpPrefix    bool
+	fpPadding   bool
+	sshSilent   bool
+	maxSessions int
+	dateStrings bool
+	tokenKeys   bool
+	anonSetting bool
+	whoamiAK    func(AccessKeyRecord) string
+}
+
+type userState struct {
+	User
+	slug string
+}
+
+type projectState struct {
+	key, name string
+	id        int
+	personal  bool // key "~USER"
+	owner     string
+	admins    []string
+	readers   []string
+	writers   []string
+	repos     []*repoState
+}
+
+type repoState struct {
+	id   int
+	slug string
+	dir  string
+}
+
+type failPlan struct {
+	n                             int
+	status                        int
+	body, contentType, retryAfter string
+}
+
+// Start creates the repositories and starts the REST and SSH servers. The
+// servers stop when ctx ends or Close is called.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	s := &Server{
+		cfg:         cfg,
+		users:       map[string]*userState{},
+		projects:    map[string]*projectState{},
+		conns:       map[net.Conn]struct{}{},
+		nextKeyID:   1,
+		nextRepoID:  1,
+		sshEnabled:  true,
+		akEnabled:   true,
+		maxSessions: 10,
+		tokenKeys:   true,
+	}
+	if s.cfg.PageLimit <= 0 {
+		s.cfg.PageLimit = 2
+	}
+	s.gitPath = cfg.Git
+	if s.gitPath == "" {
+		s.gitPath = "git"
+	}
+	s.context = strings.TrimRight(cfg.ContextPath, "/")
+	if s.context != "" && !strings.HasPrefix(s.context, "/") {
+		s.context = "/" + s.context
+	}
+	if cfg.DataDir == "" {
+		return nil, errors.New("bbsandbox: Config.DataDir is required (bare repositories are created there)")
+	}
+	if err := s.loadState(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("bbsandbox: create data dir: %w", err)
+	}
+	for _, key := range s.projOrder {
+		for _, r := range s.projects[key].repos {
+			if err := initBareRepo(ctx, s.gitPath, r.dir); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	s.hostKey = cfg.HostKey
+	if s.hostKey == nil {
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		if s.hostKey, err = ssh.NewSignerFromKey(priv); err != nil {
+			return nil, err
+		}
+	}
+
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	ok := false
+	defer func() {
+		if !ok {
+			s.Close()
+		}
+	}()
+
+	var err error
+	if s.sshLn, err = net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.SSHPort))); err != nil {
+		return nil, fmt.Errorf("bbsandbox: listen for SSH: %w", err)
+	}
+	if s.httpLn, err = net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.HTTPPort))); err != nil {
+		return nil, fmt.Errorf("bbsandbox: listen for HTTP: %w", err)
+	}
+	if cfg.TLS {
+		ca, tlsConf, err := newTLS()
+		if err != nil {
+			return nil, err
+		}
+		s.caPEM = ca
+		s.httpLn = tlsListener(s.httpLn, tlsConf)
+	}
+	s.sshConf = s.newSSHConfig()
+	s.httpSrv = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      5 * time.Minute, // SetDelay may hold answers back
+		IdleTimeout:       60 * time.Second,
+		ErrorLog:          nil,
+	}
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		_ = s.httpSrv.Serve(s.httpLn)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.serveSSH()
+	}()
+	if ctx.Done() != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			select {
+			case <-ctx.Done():
+				go s.Close()
+			case <-s.ctx.Done():
+			}
+		}()
+	}
+	ok = true
+	return s, nil
+}
+
+func (s *Server) loadState() error {
+	for _, u := range s.cfg.Users {
+		if u.Name == "" {
+			return errors.New("bbsandbox: user without a name")
+		}
+		k := strings.ToLower(u.Name)
+		if _, dup := s.users[k]; dup {
+			return fmt.Errorf("bbsandbox: user %q twice", u.Name)
+		}
+		s.users[k] = &userState{User: u, slug: k}
+	}
+	for i, p := range s.cfg.Projects {
+		if p.Key == "" {
+			return errors.New("bbsandbox: project without a key")
+		}
+		key := strings.ToUpper(p.Key)
+		if _, dup := s.projects[key]; dup {
+			return fmt.Errorf("bbsandbox: project %q twice", p.Key)
+		}
+		ps := &projectState{key: key, name: p.Name, id: i + 1, admins: p.Admins, readers: p.Readers, writers: p.Writers}
+		if strings.HasPrefix(key, "~") {
+			u := s.users[strings.ToLower(key[1:])]
+			if u == nil {
+				return fmt.Errorf("bbsandbox: personal project %q of unknown user", p.Key)
+			}
+			ps.personal, ps.owner = true, u.Name
+			if ps.name == "" {
+				ps.name = u.Name
+			}
+		}
+		if ps.name == "" {
+			ps.name = key
+		}
+		for _, slug := range p.Repos {
+			slug = strings.ToLower(slug)
+			dir := filepath.Join(s.cfg.DataDir, strings.ToLower(key), slug+".git")
+			ps.repos = append(ps.repos, &repoState{id: s.nextRepoID, slug: slug, dir: dir})
+			s.nextRepoID++
+		}
+		s.projects[key] = ps
+		s.projOrder = append(s.projOrder, key)
+	}
+	return nil
+}
+
+// URL is the REST base URL including the context path, e.g.
+// "http://127.0.0.1:40123/bitbucket".
+func (s *Server) URL() string {
+	scheme := "http"
+	if s.cfg.TLS {
+		scheme = "https"
+	}
+	return scheme + "://" + s.httpLn.Addr().String() + s.context
+}
+
+// SSHAddr is the SSH listener address, "127.0.0.1:PORT".
+func (s *Server) SSHAddr() string { return s.sshLn.Addr().String() }
+
+// SSHPort is the real SSH port.
+func (s *Server) SSHPort() int { return s.sshLn.Addr().(*net.TCPAddr).Port }
+
+func (s *Server) advertisedPort() int {
+	if s.cfg.AdvertisedSSHPort != 0 {
+		return s.cfg.AdvertisedSSHPort
+	}
+	return s.SSHPort()
+}
+
+// HostKey is the SSH host public key.
+func (s *Server) HostKey() ssh.PublicKey { return s.hostKey.PublicKey() }
+
+// KnownHostsLine is the known_hosts line for the host key, in the form
+// OpenSSH uses for a non-22 port: "[127.0.0.1]:PORT ssh-ed25519 AAAA...".
+func (s *Server) KnownHostsLine() string {
+	return fmt.Sprintf("[127.0.0.1]:%d %s", s.SSHPort(), strings.TrimSpace(string(ssh.MarshalAuthorizedKey(s.HostKey()))))
+}
+
+// CACertPEM is the PEM of the CA that signed the HTTPS certificate (nil
+// without TLS).
+func (s *Server) CACertPEM() []byte { return slices.Clone(s.caPEM) }
+
+// CloneURL is the SSH clone URL of a repository as Bitbucket shows it:
+// "ssh://git@127.0.0.1:PORT/proj/slug.git" (project lower-case), using the
+// advertised port.
+func (s *Server) CloneURL(project, slug string) string {
+	host := "127.0.0.1"
+	if p := s.advertisedPort(); p != 22 {
+		host += ":" + strconv.Itoa(p)
+	}
+	return "ssh://git@" + host + "/" + strings.ToLower(project) + "/" + strings.ToLower(slug) + ".git"
+}
+
+// HTTPCloneURL is the http(s) clone URL of a repository (without a user).
+func (s *Server) HTTPCloneURL(project, slug string) string {
+	return s.URL() + "/scm/" + strings.ToLower(project) + "/" + strings.ToLower(slug) + ".git"
+}
+
+// RepoDir is the bare repository directory of project/slug ("" if unknown).
+func (s *Server) RepoDir(project, slug string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, r := s.findRepo(project, slug)
+	if r == nil {
+		return ""
+	}
+	return r.dir
+}
+
+// Close stops both servers, ends every connection and running git process,
+// and waits for all goroutines. It is safe to call more than once.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	conns := make([]net.Conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+
+	if s.cancel != nil {
+		s.cancel()
+	}
+	if s.httpSrv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = s.httpSrv.Shutdown(sctx)
+		cancel()
+		_ = s.httpSrv.Close()
+	} else if s.httpLn != nil {
+		_ = s.httpLn.Close()
+	}
+	if s.sshLn != nil {
+		_ = s.sshLn.Close()
+	}
+	for _, c := range conns {
+		_ = c.Close()
+	}
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Server) trackConn(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+func (s *Server) untrackConn(c net.Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.cfg.Logf != nil {
+		s.cfg.Logf("bbsandbox: "+format, args...)
+	}
+}
+
+// ---- misbehaviour switches and inspection ----
+
+// FailNext makes the next n REST calls answer status with body (content
+// type contentType, default "application/json;charset=UTF-8"; an empty
+// body becomes the error envelope) and, if retryAfter is not empty, a
+// Retry-After header. Use it for 429/500/503 or an HTML error page.
+func (s *Server) FailNext(n int, status int, body string, contentType string, retryAfter string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fail = failPlan{n: n, status: status, body: body, contentType: contentType, retryAfter: retryAfter}
+}
+
+// SetDelay makes every REST answer wait d (or until the client gives up).
+func (s *Server) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
+}
+
+// SetSSHEnabled switches the SSH server: when off, settings say
+// "enabled": false and the SSH port closes every connection at once.
+func (s *Server) SetSSHEnabled(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sshEnabled = on
+}
+
+// SetAccessKeysEnabled switches access keys globally: when off, settings
+// say "accessKeysEnabled": false, the access-key REST calls fail and access
+// keys cannot log in over SSH.
+func (s *Server) SetAccessKeysEnabled(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.akEnabled = on
+}
+
+// SetSettingsFingerprintFormat chooses how /rest/ssh/1.0/settings spells
+// the host key fingerprint value: with or without the "SHA256:" prefix and
+// with or without base64 padding (default: neither).
+func (s *Server) SetSettingsFingerprintFormat(prefix bool, padding bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fpPrefix, s.fpPadding = prefix, padding
+}
+
+// SSHSilent makes the SSH port accept TCP connections and never say a
+// word (not even the banner), for timeout tests.
+func (s *Server) SSHSilent(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sshSilent = on
+}
+
+// MaxSessionsPerConn limits the channels open at once on one SSH
+// connection (default 10); extra ones are rejected with ResourceShortage.
+func (s *Server) MaxSessionsPerConn(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.maxSessions = n
+}
+
+// SetDatesAsStrings chooses how key dates are written: false (default)
+// gives epoch-millisecond numbers for createdDate and lastAuthenticated;
+// true gives createdDate as an ISO-8601 string and lastAuthenticated as a
+// string of epoch milliseconds (as in the OpenAPI document).
+func (s *Server) SetDatesAsStrings(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dateStrings = on
+}
+
+// SetTokensCanManageUserKeys chooses whether an HTTP access token (Bearer,
+// or as the Basic password) may add or delete personal SSH keys (default
+// true). When false such calls get 401, one reading of Atlassian's docs.
+func (s *Server) SetTokensCanManageUserKeys(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokenKeys = on
+}
+
+// SetAnonymousSettings lets /rest/ssh/1.0/settings answer without
+// credentials (default false: 401, as the OpenAPI document says).
+func (s *Server) SetAnonymousSettings(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.anonSetting = on
+}
+
+// SetAccessKeyWhoami changes what `whoami` prints for an access key. The
+// default prints the key's label, or "access-key-ID" when it has none.
+func (s *Server) SetAccessKeyWhoami(f func(AccessKeyRecord) string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.whoamiAK = f
+}
+
+// UserKeys returns copies of the user keys registered for user.
+func (s *Server) UserKeys(user string) []KeyRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []KeyRecord
+	for _, k := range s.userKeys {
+		if strings.EqualFold(k.User, user) {
+			out = append(out, *k)
+		}
+	}
+	return out
+}
+
+// AccessKeys returns copies of every access key with its grants.
+func (s *Server) AccessKeys() []AccessKeyRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]AccessKeyRecord, 0, len(s.accessKeys))
+	for _, k := range s.accessKeys {
+		c := *k
+		c.Grants = slices.Clone(k.Grants)
+		out = append(out, c)
+	}
+	return out
+}
+
+// AddUserKey registers a user key directly (test setup without REST).
+func (s *Server) AddUserKey(user, text, label string) (KeyRecord, error) {
+	pk, err := parseKeyText(text)
+	if err != nil {
+		return KeyRecord{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[strings.ToLower(user)]
+	if u == nil {
+		return KeyRecord{}, fmt.Errorf("bbsandbox: no user %q", user)
+	}
+	if _, msg := s.keyClashLocked(pk.blob, u.Name); msg != "" {
+		return KeyRecord{}, errors.New(msg)
+	}
+	rec := pk.record(s.nextKeyID, label, 0, time.Now())
+	rec.User = u.Name
+	s.nextKeyID++
+	s.userKeys = append(s.userKeys, &rec)
+	return rec, nil
+}
+
+// RequestRecord is one REST request as received.
+type RequestRecord struct {
+	Method   string
+	Path     string // URL path including the context path
+	RawQuery string
+	Header   map[string][]string // Authorization reduced to its scheme ("Basic", "Bearer")
+	Body     string
+	User     string // authenticated user, "" if none
+	Status   int
+	Time     time.Time
+}
+
+// Requests returns the REST requests received so far, oldest first.
+func (s *Server) Requests() []RequestRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.requests)
+}
+
+// ---- state helpers (callers hold s.mu) ----
+
+func (s *Server) findProject(key string) *projectState {
+	return s.projects[strings.ToUpper(key)]
+}
+
+func (s *Server) findRepo(project, slug string) (*projectState, *repoState) {
+	p := s.findProject(project)
+	if p == nil {
+		return nil, nil
+	}
+	for _, r := range p.repos {
+		if strings.EqualFold(r.slug, slug) {
+			return p, r
+		}
+	}
+	return p, nil
+}
+
+// permission levels, ordered.
+const (
+	permNone = iota
+	permRead
+	permWrite
+	permAdmin
+)
+
+func containsFold(list []string, name string) bool {
+	return slices.ContainsFunc(list, func(n string) bool { return strings.EqualFold(n, name) })
+}
+
+// userProjectPerm is a user's permission on a project (and so on its repos).
+func (s *Server) userProjectPerm(user string, p *projectState) int {
+	u := s.users[strings.ToLower(user)]
+	if u == nil {
+		return permNone
+	}
+	switch {
+	case u.Admin, p.personal && strings.EqualFold(p.owner, u.Name), containsFold(p.admins, u.Name):
+		return permAdmin
+	case containsFold(p.writers, u.Name):
+		return permWrite
+	case containsFold(p.readers, u.Name):
+		return permRead
+	}
+	return permNone
+}
+
+// accessKeyRepoPerm is what an access key may do on a repository.
+func accessKeyRepoPerm(k *AccessKeyRecord, p *projectState, r *repoState) int {
+	best := permNone
+	for _, g := range k.Grants {
+		if g.Project != p.key || (g.Repo != "" && g.Repo != r.slug) {
+			continue
+		}
+		lvl := permRead
+		if strings.HasSuffix(g.Permission, "_WRITE") {
+			lvl = permWrite
+		}
+		best = max(best, lvl)
+	}
+	return best
+}
+
+// keyClashLocked reports whether a key blob is already registered: as a
+// user key (returned) or as an access key (msg only). owner is the user
+// that wants to add it as a user key ("" for an access key).
+func (s *Server) keyClashLocked(blob, owner string) (*KeyRecord, string) {
+	for _, k := range s.userKeys {
+		if k.blob == blob {
+			switch {
+			case owner == "":
+				return k, msgKeyIsUserKey
+			case strings.EqualFold(k.User, owner):
+				return k, msgKeyIsYours
+			default:
+				return k, msgKeyIsOtherUsers
+			}
+		}
+	}
+	if owner != "" {
+		for _, k := range s.accessKeys {
+			if k.blob == blob {
+				return nil, msgKeyIsAccessKey
+			}
+		}
+	}
+	return nil, ""
+}
+
+func (s *Server) findAccessKeyLocked(blob string) *AccessKeyRecord {
+	for _, k := range s.accessKeys {
+		if k.blob == blob {
+			return k
+		}
+	}
+	return nil
+}
+
+func (s *Server) sortedProjects() []*projectState {
+	out := make([]*projectState, 0, len(s.projects))
+	for _, k := range s.projOrder {
+		out = append(out, s.projects[k])
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}
+
+// hostKeyFingerprintValue is the settings "value" in the chosen format.
+func (s *Server) hostKeyFingerprintValue(prefix, padding bool) string {
+	sum := sha256.Sum256(s.HostKey().Marshal())
+	v := base64.RawStdEncoding.EncodeToString(sum[:])
+	if padding {
+		v = base64.StdEncoding.EncodeToString(sum[:])
+	}
+	if prefix {
+		v = "SHA256:" + v
+	}
+	return v
+}
