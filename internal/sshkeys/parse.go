@@ -1,0 +1,486 @@
+package sshkeys
+
+import (
+	"bytes"
+	"encoding/asn1"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// publicKey is a public key as read from disk. x/crypto parses most types;
+// for those it dropped or never had (ssh-dss, OpenSSH's post-quantum hybrid)
+// the type name and wire form still give the fingerprint, which is what
+// listing needs.
+type publicKey struct {
+	typ     string        // OpenSSH type of the plain key (a certificate's key type for a certificate)
+	blob    []byte        // wire form of the plain key: ssh-keygen fingerprints certificates by it
+	bits    int           // 0 when unknown
+	key     ssh.PublicKey // as x/crypto parsed it (the certificate for one); nil if unsupported
+	cert    bool
+	comment string
+}
+
+// knownTypes are the plain key types OpenSSH writes.
+var knownTypes = []string{
+	ssh.KeyAlgoED25519, ssh.KeyAlgoSKED25519, ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384,
+	ssh.KeyAlgoECDSA521, ssh.KeyAlgoSKECDSA256, ssh.KeyAlgoRSA, typeDSA, typeMLDSA,
+}
+
+// foreignKeyFields counts the wire fields after the type name of the key
+// types OpenSSH knows and x/crypto does not: enough to unwrap certificates.
+var foreignKeyFields = map[string]int{
+	typeDSA:   4, // p, q, g, y
+	typeMLDSA: 1, // the concatenated ML-DSA-44 and Ed25519 public keys
+}
+
+// isKnownType tells whether typ is an OpenSSH key or certificate type.
+func isKnownType(typ string) bool {
+	plain, _ := certKeyType(typ)
+	return slices.Contains(knownTypes, plain)
+}
+
+// looksLikeKeyType is a looser isKnownType for recognising key files: a type
+// OpenSSH may add later is still a key that deserves a "does not parse".
+func looksLikeKeyType(typ string) bool {
+	return isKnownType(typ) || strings.HasPrefix(typ, "ssh-") || strings.HasPrefix(typ, "ecdsa-sha2-") ||
+		strings.HasPrefix(typ, "sk-")
+}
+
+func readString(in []byte) (s, rest []byte, ok bool) {
+	if len(in) < 4 {
+		return nil, in, false
+	}
+	n := binary.BigEndian.Uint32(in)
+	if uint64(n) > uint64(len(in)-4) {
+		return nil, in, false
+	}
+	return in[4 : 4+n], in[4+n:], true
+}
+
+func appendString(b, s []byte) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+	return append(b, s...)
+}
+
+var errMalformedKey = errors.New("malformed key data")
+
+// cleanError drops x/crypto's "ssh: " prefix: our callers add their own context.
+func cleanError(err error) error {
+	if msg, ok := strings.CutPrefix(err.Error(), "ssh: "); ok {
+		return errors.New(msg)
+	}
+	return err
+}
+
+// parseWireKey parses a key or certificate in SSH wire format.
+func parseWireKey(blob []byte) (publicKey, error) {
+	typ, rest, ok := readString(blob)
+	if !ok {
+		return publicKey{}, errMalformedKey
+	}
+	key, err := ssh.ParsePublicKey(blob)
+	if err == nil {
+		pk := publicKey{typ: key.Type(), blob: blob, bits: Bits(key), key: key}
+		if cert, ok := key.(*ssh.Certificate); ok {
+			pk.typ, pk.blob, pk.cert = cert.Key.Type(), cert.Key.Marshal(), true
+		}
+		return pk, nil
+	}
+	plainType, isCert := certKeyType(string(typ))
+	fields, foreign := foreignKeyFields[plainType]
+	if !foreign {
+		if !isKnownType(string(typ)) {
+			return publicKey{}, fmt.Errorf("unknown key type %q", truncate(string(typ)))
+		}
+		return publicKey{}, cleanError(err)
+	}
+	if isCert {
+		if _, rest, ok = readString(rest); !ok { // the certificate's nonce
+			return publicKey{}, errMalformedKey
+		}
+	}
+	start := rest
+	for range fields {
+		if _, rest, ok = readString(rest); !ok {
+			return publicKey{}, errMalformedKey
+		}
+	}
+	if !isCert && len(rest) != 0 {
+		return publicKey{}, errMalformedKey
+	}
+	keyFields := start[:len(start)-len(rest)]
+	pk := publicKey{typ: plainType, blob: append(appendString(nil, []byte(plainType)), keyFields...), cert: isCert}
+	if plainType == typeDSA {
+		p, _, _ := readString(keyFields)
+		pk.bits = new(big.Int).SetBytes(p).BitLen()
+	}
+	return pk, nil
+}
+
+// truncate keeps text taken from a file short enough for a message.
+func truncate(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}
+
+// ParsePublicKeyLine parses one public key as found in a NAME.pub file: a
+// single "TYPE BASE64 [COMMENT]" line (blank and # lines around it are
+// ignored; authorized_keys options are not allowed). An RFC 4716 "SSH2
+// PUBLIC KEY" block, as PuTTYgen and `ssh-keygen -e` write, is accepted too.
+// A private key gives ErrPrivateKey. Certificates parse as *ssh.Certificate.
+func ParsePublicKeyLine(data []byte) (ssh.PublicKey, string, error) {
+	pk, err := parsePublicKeyText(data)
+	if err != nil {
+		return nil, "", err
+	}
+	if pk.key == nil {
+		if pk.typ == typeDSA {
+			return nil, "", fmt.Errorf("%w: dsa keys are deprecated and refused by Bitbucket", ErrRefusedType)
+		}
+		return nil, "", fmt.Errorf("%w: %s keys are not supported", ErrUnsupportedKey, pk.typ)
+	}
+	return pk.key, pk.comment, nil
+}
+
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// looksPrivate tells whether text (trimmed) starts like a private key file.
+func looksPrivate(text []byte) bool {
+	firstLine, _, _ := bytes.Cut(text, []byte("\n"))
+	return bytes.HasPrefix(text, []byte("-----BEGIN ")) && bytes.Contains(firstLine, []byte("PRIVATE KEY-----")) ||
+		bytes.HasPrefix(text, []byte("PuTTY-User-Key-File-")) ||
+		bytes.HasPrefix(text, []byte(rsa1PrivateMagic))
+}
+
+const (
+	rfc4716Begin = "---- BEGIN SSH2 PUBLIC KEY ----"
+	rfc4716End   = "---- END SSH2 PUBLIC KEY ----"
+)
+
+// meaningfulLines are the lines of text that are neither blank nor # comments.
+func meaningfulLines(text []byte) [][]byte {
+	var lines [][]byte
+	for line := range bytes.Lines(text) {
+		line = bytes.TrimSpace(line)
+		if len(line) > 0 && line[0] != '#' {
+			lines = append(lines, line)
+		}
+	}
+	return lines
+}
+
+func parsePublicKeyText(data []byte) (publicKey, error) {
+	text := bytes.TrimSpace(bytes.TrimPrefix(data, utf8BOM))
+	if looksPrivate(text) {
+		return publicKey{}, ErrPrivateKey
+	}
+	if bytes.HasPrefix(text, []byte(rfc4716Begin)) {
+		return parseRFC4716(text)
+	}
+	lines := meaningfulLines(text)
+	switch len(lines) {
+	case 0:
+		return publicKey{}, errors.New("no public key found")
+	case 1:
+		return parseKeyLine(lines[0])
+	}
+	return publicKey{}, fmt.Errorf("expected one public key, found %d lines", len(lines))
+}
+
+const keyLineFormat = `expected "TYPE BASE64 [COMMENT]"`
+
+func parseKeyLine(line []byte) (publicKey, error) {
+	fields := strings.Fields(string(line))
+	if len(fields) < 2 {
+		return publicKey{}, fmt.Errorf("not a public key line (%s)", keyLineFormat)
+	}
+	typ := fields[0]
+	if bits, ok := rsa1PublicBits(fields); ok {
+		return publicKey{typ: typeRSA1, bits: bits}, fmt.Errorf("%w: rsa1 keys are for the ssh-1 protocol, which OpenSSH and Bitbucket no longer accept", ErrRefusedType)
+	}
+	if !looksLikeKeyType(typ) {
+		if slices.ContainsFunc(fields[1:], isKnownType) {
+			return publicKey{}, fmt.Errorf("authorized_keys options are not allowed here (%s)", keyLineFormat)
+		}
+		return publicKey{}, fmt.Errorf("not a public key line (%s)", keyLineFormat)
+	}
+	blob, err := base64.StdEncoding.DecodeString(fields[1])
+	if err != nil {
+		return publicKey{}, errors.New("key data is not valid base64")
+	}
+	pk, err := parseWireKey(blob)
+	if err != nil {
+		return publicKey{}, err
+	}
+	if blobType, _, _ := readString(blob); string(blobType) != typ {
+		return publicKey{}, fmt.Errorf("key type %q does not match the key data (%q)", truncate(typ), truncate(string(blobType)))
+	}
+	// The comment is the rest of the line, inner spacing kept as ssh-keygen does.
+	rest := strings.TrimLeft(string(line)[len(typ):], " \t")
+	pk.comment = strings.TrimSpace(rest[len(fields[1]):])
+	return pk, nil
+}
+
+// parseRFC4716 reads the "SSH2 PUBLIC KEY" format of RFC 4716.
+func parseRFC4716(text []byte) (publicKey, error) {
+	lines := strings.Split(string(text), "\n")
+	var b64 strings.Builder
+	comment := ""
+	for i := 1; i < len(lines); i++ {
+		line := strings.TrimSpace(lines[i])
+		if line == rfc4716End {
+			if len(meaningfulLines([]byte(strings.Join(lines[i+1:], "\n")))) > 0 {
+				return publicKey{}, errors.New("expected one public key, found more after the first")
+			}
+			blob, err := base64.StdEncoding.DecodeString(b64.String())
+			if err != nil {
+				return publicKey{}, errors.New("key data is not valid base64")
+			}
+			pk, err := parseWireKey(blob)
+			pk.comment = comment
+			return pk, err
+		}
+		// Base64 has no colon: a line with one is a header, whose value
+		// goes on over the next lines while it ends with a backslash.
+		if tag, value, isHeader := strings.Cut(line, ":"); isHeader {
+			for strings.HasSuffix(value, `\`) && i+1 < len(lines) {
+				i++
+				value = strings.TrimSuffix(value, `\`) + strings.TrimSpace(lines[i])
+			}
+			if strings.EqualFold(strings.TrimSpace(tag), "comment") {
+				comment = strings.Trim(strings.TrimSpace(value), `"`)
+			}
+			continue
+		}
+		b64.WriteString(line)
+	}
+	return publicKey{}, fmt.Errorf("missing %q line", rfc4716End)
+}
+
+// SSH-1 ("rsa1") keys: refused everywhere, recognised only to say so.
+const rsa1PrivateMagic = "SSH PRIVATE KEY FILE FORMAT 1.1\n"
+
+// rsa1PublicBits recognises an SSH-1 public key line "BITS EXPONENT MODULUS [COMMENT]".
+func rsa1PublicBits(fields []string) (int, bool) {
+	if len(fields) < 3 {
+		return 0, false
+	}
+	bits, err := strconv.Atoi(fields[0])
+	for _, f := range fields[1:3] {
+		if _, ok := new(big.Int).SetString(f, 10); !ok {
+			return 0, false
+		}
+	}
+	return bits, err == nil && bits > 0
+}
+
+// privateKey is what a private key file tells without its passphrase.
+type privateKey struct {
+	pub       *publicKey // nil when the file does not reveal it (encrypted PEM and PKCS#8)
+	comment   string
+	encrypted bool
+	pkcs8     bool // encrypted PKCS#8, which x/crypto cannot decrypt
+}
+
+// parsePrivateKey reads any private key format OpenSSH reads or writes.
+func parsePrivateKey(data []byte) (privateKey, error) {
+	text := bytes.TrimSpace(bytes.TrimPrefix(data, utf8BOM))
+	if bytes.HasPrefix(text, []byte("PuTTY-User-Key-File-")) {
+		return privateKey{}, errors.New("putty private key: convert it with puttygen (Conversions > Export OpenSSH key)")
+	}
+	if rest, ok := bytes.CutPrefix(text, []byte(rsa1PrivateMagic)); ok {
+		// "\0", cipher byte, 4 reserved bytes, then the modulus size.
+		if len(rest) < 10 {
+			return privateKey{}, errMalformedKey
+		}
+		pk := &publicKey{typ: typeRSA1, bits: int(binary.BigEndian.Uint32(rest[6:]))}
+		return privateKey{pub: pk, encrypted: rest[1] != 0}, nil
+	}
+	block, _ := pem.Decode(text)
+	if block == nil {
+		return privateKey{}, errors.New("not a valid pem block")
+	}
+	if strings.Contains(block.Headers["Proc-Type"], "ENCRYPTED") {
+		return privateKey{encrypted: true}, nil
+	}
+	var signerKey any
+	switch block.Type {
+	case "OPENSSH PRIVATE KEY":
+		return parseOpenSSHPrivateKey(text, block.Bytes)
+	case "ENCRYPTED PRIVATE KEY":
+		return privateKey{encrypted: true, pkcs8: true}, nil
+	case "DSA PRIVATE KEY":
+		// x/crypto no longer reads DSA: the public half is in the ASN.1.
+		var k struct{ Version, P, Q, G, Y, X *big.Int }
+		if _, err := asn1.Unmarshal(block.Bytes, &k); err != nil {
+			return privateKey{}, errors.New("malformed dsa private key")
+		}
+		return dsaPrivateKey(k.P, k.Q, k.G, k.Y)
+	case "PRIVATE KEY":
+		if p, q, g, y, ok := parsePKCS8DSA(block.Bytes); ok {
+			return dsaPrivateKey(p, q, g, y)
+		}
+		fallthrough
+	default:
+		var err error
+		if signerKey, err = ssh.ParseRawPrivateKey(text); err != nil {
+			return privateKey{}, cleanError(err)
+		}
+	}
+	signer, err := ssh.NewSignerFromKey(signerKey)
+	if err != nil {
+		return privateKey{}, cleanError(err)
+	}
+	pk, err := parseWireKey(signer.PublicKey().Marshal())
+	return privateKey{pub: &pk}, err
+}
+
+func dsaPrivateKey(p, q, g, y *big.Int) (privateKey, error) {
+	pk, err := parseWireKey(ssh.Marshal(struct {
+		Name       string
+		P, Q, G, Y *big.Int
+	}{typeDSA, p, q, g, y}))
+	return privateKey{pub: &pk}, err
+}
+
+// parsePKCS8DSA reads the DSA keys `ssh-keygen -m PKCS8` writes, which
+// crypto/x509 does not: the public value is y = g^x mod p.
+func parsePKCS8DSA(der []byte) (p, q, g, y *big.Int, ok bool) {
+	var pkcs8 struct {
+		Version int
+		Algo    struct {
+			Algorithm  asn1.ObjectIdentifier
+			Parameters struct{ P, Q, G *big.Int }
+		}
+		PrivateKey []byte
+	}
+	if _, err := asn1.Unmarshal(der, &pkcs8); err != nil || !pkcs8.Algo.Algorithm.Equal(oidDSA) {
+		return nil, nil, nil, nil, false
+	}
+	var x *big.Int
+	params := pkcs8.Algo.Parameters
+	if _, err := asn1.Unmarshal(pkcs8.PrivateKey, &x); err != nil || params.P.Sign() <= 0 || x.Sign() <= 0 ||
+		params.P.BitLen() > 10000 || x.BitLen() > 1024 {
+		return nil, nil, nil, nil, false
+	}
+	return params.P, params.Q, params.G, new(big.Int).Exp(params.G, x, params.P), true
+}
+
+var oidDSA = asn1.ObjectIdentifier{1, 2, 840, 10040, 4, 1}
+
+// privateFieldLayouts describe the private section of the OpenSSH format per
+// type (s: string, b: byte), which must be walked to reach the comment.
+var privateFieldLayouts = map[string]string{
+	ssh.KeyAlgoRSA:        "ssssss", // n e d iqmp p q
+	typeDSA:               "sssss",  // p q g y x
+	ssh.KeyAlgoECDSA256:   "sss",    // curve Q d
+	ssh.KeyAlgoECDSA384:   "sss",
+	ssh.KeyAlgoECDSA521:   "sss",
+	ssh.KeyAlgoSKECDSA256: "sssbss", // curve Q application flags handle reserved
+	ssh.KeyAlgoED25519:    "ss",     // pk sk
+	ssh.KeyAlgoSKED25519:  "ssbss",  // pk application flags handle reserved
+}
+
+// parseOpenSSHPrivateKey reads the "openssh-key-v1" container
+// (PROTOCOL.key): the public key and cipher are in the clear, so type,
+// fingerprint and encryption are known without a passphrase and for every
+// key type, even those x/crypto cannot load.
+func parseOpenSSHPrivateKey(pemBytes, der []byte) (privateKey, error) {
+	const magic = "openssh-key-v1\x00"
+	rest, ok := bytes.CutPrefix(der, []byte(magic))
+	if !ok {
+		return privateKey{}, errors.New("not an openssh-key-v1 private key")
+	}
+	var w struct {
+		CipherName, KdfName, KdfOpts string
+		NumKeys                      uint32
+		Rest                         []byte `ssh:"rest"`
+	}
+	if err := ssh.Unmarshal(rest, &w); err != nil {
+		return privateKey{}, errMalformedKey
+	}
+	if w.NumKeys != 1 {
+		return privateKey{}, fmt.Errorf("holds %d keys: OpenSSH reads files with exactly one", w.NumKeys)
+	}
+	pubBlob, rest, ok := readString(w.Rest)
+	section, _, ok2 := readString(rest)
+	if !ok || !ok2 {
+		return privateKey{}, errMalformedKey
+	}
+	pk, err := parseWireKey(pubBlob)
+	if err != nil {
+		return privateKey{}, fmt.Errorf("embedded public key: %w", err)
+	}
+	if pk.cert {
+		return privateKey{}, errors.New("embedded public key is a certificate")
+	}
+	out := privateKey{pub: &pk, encrypted: w.CipherName != "none"}
+	if out.encrypted {
+		return out, nil
+	}
+	// The private section is in the clear: check it and read its comment.
+	if canSign(pk.typ) {
+		key, err := ssh.ParsePrivateKey(pemBytes)
+		if err != nil {
+			return privateKey{}, cleanError(err)
+		}
+		if !bytes.Equal(key.PublicKey().Marshal(), pk.blob) {
+			return privateKey{}, errors.New("private part does not match the embedded public key")
+		}
+	}
+	if out.comment, err = openSSHComment(section, pk.typ); err != nil {
+		return privateKey{}, err
+	}
+	return out, nil
+}
+
+// openSSHComment walks an unencrypted private section to its comment; ""
+// for a type whose layout is unknown.
+func openSSHComment(section []byte, typ string) (string, error) {
+	layout, ok := privateFieldLayouts[typ]
+	if !ok {
+		return "", nil
+	}
+	if len(section) < 8 || !bytes.Equal(section[:4], section[4:8]) {
+		return "", errMalformedKey
+	}
+	name, rest, ok := readString(section[8:])
+	if !ok || string(name) != typ {
+		return "", errMalformedKey
+	}
+	for _, field := range layout {
+		if field == 'b' {
+			if len(rest) < 1 {
+				return "", errMalformedKey
+			}
+			rest = rest[1:]
+		} else if _, rest, ok = readString(rest); !ok {
+			return "", errMalformedKey
+		}
+	}
+	comment, _, ok := readString(rest)
+	if !ok {
+		return "", errMalformedKey
+	}
+	return string(comment), nil
+}
+
+// canSign tells whether x/crypto can load and sign with a private key of typ.
+func canSign(typ string) bool {
+	switch typ {
+	case ssh.KeyAlgoED25519, ssh.KeyAlgoRSA, ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521:
+		return true
+	}
+	return false
+}
