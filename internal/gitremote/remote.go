@@ -1,0 +1,90 @@
+// Package gitremote reads a repository's remotes (through go-git) and
+// parses the URL forms git accepts, without touching the network.
+package gitremote
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	git "github.com/go-git/go-git/v5"
+)
+
+// ErrNotRepository is returned (wrapped) when dir is not inside a git
+// repository.
+var ErrNotRepository = errors.New("not a git repository")
+
+// ErrRemoteNotFound is returned (wrapped) by Remote for an unknown name.
+var ErrRemoteNotFound = errors.New("no such remote")
+
+// Remote is one configured remote with its URLs after the repository's
+// url.<base>.insteadOf rules.
+type Remote struct {
+	Name string
+	URLs []string
+}
+
+// Remotes lists the remotes of the repository containing dir (a work
+// tree, a linked worktree, or a .git directory), sorted by name. GIT_DIR
+// is honoured as git does; a relative GIT_DIR is taken from dir.
+// Only the repository's own config is read (go-git ignores includes and
+// global settings).
+func Remotes(dir string) ([]Remote, error) {
+	repo, err := open(dir)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := repo.Config()
+	if err != nil {
+		return nil, fmt.Errorf("read the configuration of the repository in %q: %w", dir, err)
+	}
+	remotes := make([]Remote, 0, len(cfg.Remotes))
+	for name, rc := range cfg.Remotes {
+		remotes = append(remotes, Remote{Name: name, URLs: append([]string(nil), rc.URLs...)})
+	}
+	sort.Slice(remotes, func(i, j int) bool { return remotes[i].Name < remotes[j].Name })
+	return remotes, nil
+}
+
+// LookupRemote returns the remote called name; ErrRemoteNotFound if there
+// is none. (It cannot be called Remote: that is the type.)
+func LookupRemote(dir, name string) (*Remote, error) {
+	remotes, err := Remotes(dir)
+	if err != nil {
+		return nil, err
+	}
+	for i := range remotes {
+		if remotes[i].Name == name {
+			return &remotes[i], nil
+		}
+	}
+	return nil, fmt.Errorf("%w %q in the repository at %q", ErrRemoteNotFound, name, dir)
+}
+
+func open(dir string) (*git.Repository, error) {
+	if dir == "" {
+		dir = "."
+	}
+	path, detect := dir, true
+	if gitDir := os.Getenv("GIT_DIR"); gitDir != "" {
+		// GIT_DIR names the repository itself: no search upwards, which
+		// could find an unrelated repository around a bare one.
+		path, detect = gitDir, false
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(dir, path)
+		}
+		if st, err := os.Stat(path); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("%w: GIT_DIR=%q does not exist", ErrNotRepository, gitDir)
+		}
+	}
+	repo, err := git.PlainOpenWithOptions(path, &git.PlainOpenOptions{DetectDotGit: detect, EnableDotGitCommonDir: true})
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		return nil, fmt.Errorf("%w (or any of the parent directories): %q", ErrNotRepository, dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open the repository at %q: %w", path, err)
+	}
+	return repo, nil
+}
