@@ -1,9 +1,10 @@
 package bbsandbox
 
 import (
-	"crypto/dsa" //nolint:staticcheck // DSA keys must be recognised to be refused like Bitbucket does.
 	"crypto/ecdsa"
 	"crypto/rsa"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"strings"
 	"time"
@@ -73,6 +74,11 @@ func parseKeyText(text string) (*parsedKey, error) {
 		return nil, errKeyInvalid
 	}
 	pub, comment, options, rest, err := ssh.ParseAuthorizedKey([]byte(text))
+	if err != nil && isDSAText(text) {
+		// x/crypto no longer parses ssh-dss; Bitbucket's default
+		// restrictions refuse DSA, so answer as it does.
+		return nil, errKeyRestricted
+	}
 	if err != nil || len(options) > 0 || len(strings.TrimSpace(string(rest))) > 0 {
 		return nil, errKeyInvalid
 	}
@@ -95,14 +101,6 @@ func parseKeyText(text string) (*parsedKey, error) {
 		if pk.bits < 2048 {
 			return nil, errKeyRestricted
 		}
-	case ssh.KeyAlgoDSA:
-		pk.algo = "DSA"
-		if c, ok := pub.(ssh.CryptoPublicKey); ok {
-			if d, ok := c.CryptoPublicKey().(*dsa.PublicKey); ok {
-				pk.bits = d.P.BitLen()
-			}
-		}
-		return nil, errKeyRestricted
 	case ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521:
 		pk.algo = "ECDSA"
 		if c, ok := pub.(ssh.CryptoPublicKey); ok {
@@ -131,4 +129,18 @@ func (pk *parsedKey) record(id int, label string, expiryDays int, now time.Time)
 		BitLength: pk.bits, Fingerprint: pk.fingerprint, ExpiryDays: expiryDays,
 		CreatedDate: now, blob: pk.blob,
 	}
+}
+
+// isDSAText reports whether text is a well-formed "ssh-dss BASE64" line.
+func isDSAText(text string) bool {
+	f := strings.Fields(text)
+	if len(f) < 2 || f[0] != "ssh-dss" {
+		return false
+	}
+	blob, err := base64.StdEncoding.DecodeString(f[1])
+	if err != nil || len(blob) < 4+7 {
+		return false
+	}
+	n := binary.BigEndian.Uint32(blob)
+	return n == 7 && string(blob[4:11]) == "ssh-dss"
 }

@@ -153,8 +153,9 @@ type failPlan struct {
 	body, contentType, retryAfter string
 }
 
-// Start creates the repositories and starts the REST and SSH servers. The
-// servers stop when ctx ends or Close is called.
+// Start creates the repositories and starts the REST and SSH servers on
+// 127.0.0.1. ctx bounds the start-up work only (creating repositories);
+// the servers run until Close.
 func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:         cfg,
@@ -248,17 +249,6 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		defer s.wg.Done()
 		s.serveSSH()
 	}()
-	if ctx.Done() != nil {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			select {
-			case <-ctx.Done():
-				go s.Close()
-			case <-s.ctx.Done():
-			}
-		}()
-	}
 	ok = true
 	return s, nil
 }
