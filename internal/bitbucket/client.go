@@ -166,6 +166,10 @@ func New(opts Options) (*Client, error) {
 	return c, nil
 }
 
+// String and GoString show the server only: the struct holds credentials.
+func (c *Client) String() string   { return "bitbucket.Client(" + c.base.String() + ")" }
+func (c *Client) GoString() string { return c.String() }
+
 // BaseURL returns the normalised base URL (no trailing slash).
 func (c *Client) BaseURL() string { return c.base.String() }
 

@@ -3,6 +3,7 @@ package bitbucket
 import (
 	"errors"
 	"fmt"
+	"mime"
 	"strings"
 )
 
@@ -76,11 +77,11 @@ func (e *Error) Error() string {
 	case KindServer:
 		what = "bitbucket server error"
 	case KindNotJSON:
-		ct := e.ContentType
-		if ct == "" {
-			ct = "no content type"
+		ct := "no content type"
+		if mt, _, err := mime.ParseMediaType(e.ContentType); err == nil {
+			ct = mt
 		}
-		what = fmt.Sprintf("bitbucket answered %s with %s instead of JSON (a proxy, a login page or a wrong base URL?)", e.statusText(), ct)
+		what = fmt.Sprintf("the server answered with %s instead of bitbucket's JSON (a proxy, a login page or a wrong base url?)", ct)
 	default:
 		what = "bitbucket request failed"
 	}
