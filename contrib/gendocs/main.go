@@ -1,0 +1,26 @@
+// Command gendocs rewrites the man page and shell completions under
+// contrib/ from the command tree. Run it from the repository root:
+//
+//	go run ./contrib/gendocs
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/git-bbkey/git-bbkey/internal/app"
+)
+
+func main() {
+	err := app.WriteGenerated(func(path, content string) error {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(path, []byte(content), 0o644)
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "error: %v\n", err)
+		os.Exit(1)
+	}
+}
