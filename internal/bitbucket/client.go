@@ -110,13 +110,13 @@ func New(opts Options) (*Client, error) {
 		return nil, fmt.Errorf("bitbucket base url %q must not contain a user name or password (use git credential or BITBUCKET_TOKEN)", redactURL(u))
 	}
 	if u.Scheme != "https" && u.Scheme != "http" {
-		return nil, fmt.Errorf("bitbucket base url %q must start with https://", redactURL(u))
+		return nil, errors.New("bitbucket base url must start with https://")
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("bitbucket base url %q has no host", opts.BaseURL)
+		return nil, errors.New("bitbucket base url has no host")
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("bitbucket base url %q must not have a query or fragment", opts.BaseURL)
+		return nil, fmt.Errorf("bitbucket base url %q must not have a query or fragment", redactURL(u))
 	}
 	if u.Scheme == "http" && opts.Auth != nil && !IsLoopback(u.Hostname()) {
 		return nil, ErrInsecureURL
@@ -183,10 +183,10 @@ func IsLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// redactURL keeps scheme, host and path: user info, query and fragment are
+// where a secret could hide.
 func redactURL(u *url.URL) string {
-	v := *u
-	v.User = nil
-	return v.String()
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
 }
 
 func sleepContext(ctx context.Context, d time.Duration) error {

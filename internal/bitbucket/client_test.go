@@ -589,7 +589,7 @@ func TestInsecureURLs(t *testing.T) {
 			t.Errorf("New(%q) = %v, want %v", tc.url, err, tc.wantE)
 		}
 	}
-	for _, bad := range []string{"", "ftp://host", "https://", "https://u:pw-SECRET@host", "https://host/?q=1"} {
+	for _, bad := range []string{"", "ftp://host", "https://", "https://u:pw-SECRET@host", "https://host/?token=SECRET", "relative:SECRET", "https://host/#SECRET"} {
 		_, err := New(Options{BaseURL: bad})
 		if err == nil {
 			t.Errorf("New(%q) succeeded", bad)
