@@ -20,12 +20,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -238,7 +238,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      5 * time.Minute, // SetDelay may hold answers back
 		IdleTimeout:       60 * time.Second,
-		ErrorLog:          nil,
+		ErrorLog:          log.New(logWriter{s}, "", 0), // e.g. TLS handshakes of clients that distrust the CA
 	}
 	s.wg.Add(2)
 	go func() {
@@ -681,15 +681,6 @@ func (s *Server) findAccessKeyLocked(blob string) *AccessKeyRecord {
 	return nil
 }
 
-func (s *Server) sortedProjects() []*projectState {
-	out := make([]*projectState, 0, len(s.projects))
-	for _, k := range s.projOrder {
-		out = append(out, s.projects[k])
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].id < out[j].id })
-	return out
-}
-
 // hostKeyFingerprintValue is the settings "value" in the chosen format.
 func (s *Server) hostKeyFingerprintValue(prefix, padding bool) string {
 	sum := sha256.Sum256(s.HostKey().Marshal())
@@ -701,4 +692,12 @@ func (s *Server) hostKeyFingerprintValue(prefix, padding bool) string {
 		v = "SHA256:" + v
 	}
 	return v
+}
+
+// logWriter sends net/http's own complaints to Config.Logf (or nowhere).
+type logWriter struct{ s *Server }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.s.logf("http: %s", strings.TrimSpace(string(p)))
+	return len(p), nil
 }
