@@ -169,7 +169,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func redactHeader(h http.Header) map[string][]string {
+func redactHeader(h http.Header) http.Header {
 	out := h.Clone()
 	if a := out.Get("Authorization"); a != "" {
 		scheme, _, _ := strings.Cut(a, " ")
@@ -490,6 +490,7 @@ func (q *request) settings() {
 	anon := q.s.anonSetting
 	enabled, ak := q.s.sshEnabled, q.s.akEnabled
 	prefix, padding := q.s.fpPrefix, q.s.fpPadding
+	baseOverride := q.s.sshBaseURL
 	q.s.mu.Unlock()
 	if q.c.user == nil && !anon {
 		q.denied()
@@ -499,6 +500,9 @@ func (q *request) settings() {
 	base := "ssh://git@127.0.0.1"
 	if port != 22 {
 		base += ":" + strconv.Itoa(port)
+	}
+	if baseOverride != "" {
+		base = baseOverride
 	}
 	q.json(http.StatusOK, map[string]any{
 		"enabled": enabled, "port": port, "baseUrl": base, "accessKeysEnabled": ak,

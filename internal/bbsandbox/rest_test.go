@@ -71,6 +71,11 @@ func TestUserKeyLifecycleAndPaging(t *testing.T) {
 	if n := len(s.UserKeys("alice")); n != 2 {
 		t.Fatalf("UserKeys after delete: %d", n)
 	}
+	s.SetDatesAsStrings(true)
+	dated := do(t, s, "GET", "/rest/ssh/1.0/keys", asAlice, nil).json(t)["values"].([]any)[0].(map[string]any)
+	if d, ok := dated["createdDate"].(string); !ok || !strings.HasSuffix(d, "Z") {
+		t.Errorf("createdDate as string: %v", dated["createdDate"])
+	}
 	wantStatus(t, do(t, s, "DELETE", "/rest/ssh/1.0/keys?user=alice", asAlice, nil), http.StatusNoContent)
 	if n := len(s.UserKeys("alice")); n != 0 {
 		t.Fatalf("UserKeys after delete all: %d", n)
@@ -279,6 +284,10 @@ func TestSettingsFingerprintFormats(t *testing.T) {
 		if m["port"] != 7999.0 || m["baseUrl"] != "ssh://git@127.0.0.1:7999" || m["enabled"] != true || m["accessKeysEnabled"] != true {
 			t.Errorf("settings: %v", m)
 		}
+	}
+	s.SetSettingsBaseURL("ssh://127.0.0.1")
+	if m := do(t, s, "GET", "/rest/ssh/1.0/settings", asBob, nil).json(t); m["baseUrl"] != "ssh://127.0.0.1" {
+		t.Errorf("baseUrl override: %v", m["baseUrl"])
 	}
 	wantStatus(t, do(t, s, "GET", "/rest/ssh/1.0/settings", anon, nil), 401)
 	s.SetAnonymousSettings(true)

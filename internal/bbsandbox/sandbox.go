@@ -8,6 +8,24 @@
 // marked unsure there (switches select one reading or the other), and it
 // can misbehave on demand (FailNext, SetDelay, SSHSilent, ...).
 //
+// Choices where docs/bitbucket.md is unsure or silent (switch in brackets):
+//   - settings fingerprint value: no "SHA256:" prefix, no padding
+//     [SetSettingsFingerprintFormat]; baseUrl "ssh://git@127.0.0.1:PORT"
+//     [SetSettingsBaseURL]; settings need credentials [SetAnonymousSettings].
+//   - key dates: epoch-millisecond numbers [SetDatesAsStrings].
+//   - HTTP access tokens may add and delete personal keys
+//     [SetTokensCanManageUserKeys].
+//   - a key uploaded without a label gets its comment as label.
+//   - `whoami` with an access key prints the key's label, else
+//     "access-key-ID" [SetAccessKeyWhoami].
+//   - access-key calls while access keys are disabled: 403 with
+//     FeatureDisabledException.
+//   - SSH disabled: the port accepts and closes at once.
+//   - x/crypto always sends server-sig-algs (RFC 8308) and cannot be told
+//     not to; the list leaves out rsa-sha2-* so that OpenSSH >= 8.8 refuses
+//     RSA keys exactly as it does against Bitbucket [Config.AcceptRSASHA2].
+//   - http(s) clone links are reported but git over HTTP is not served.
+//
 // Everything listens on 127.0.0.1 only. It is not part of the git-bbkey
 // binary.
 package bbsandbox
@@ -123,6 +141,7 @@ type Server struct {
 	tokenKeys   bool
 	anonSetting bool
 	whoamiAK    func(AccessKeyRecord) string
+	sshBaseURL  string
 }
 
 type userState struct {
@@ -499,6 +518,15 @@ func (s *Server) SetTokensCanManageUserKeys(on bool) {
 	s.tokenKeys = on
 }
 
+// SetSettingsBaseURL overrides the settings "baseUrl" (default
+// "ssh://git@127.0.0.1:PORT"; the docs are unsure whether real servers
+// include git@ and the port). "" restores the default.
+func (s *Server) SetSettingsBaseURL(u string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sshBaseURL = u
+}
+
 // SetAnonymousSettings lets /rest/ssh/1.0/settings answer without
 // credentials (default false: 401, as the OpenAPI document says).
 func (s *Server) SetAnonymousSettings(on bool) {
@@ -568,7 +596,7 @@ type RequestRecord struct {
 	Method   string
 	Path     string // URL path including the context path
 	RawQuery string
-	Header   map[string][]string // Authorization reduced to its scheme ("Basic", "Bearer")
+	Header   http.Header // Authorization reduced to its scheme ("Basic", "Bearer")
 	Body     string
 	User     string // authenticated user, "" if none
 	Status   int
