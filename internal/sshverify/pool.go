@@ -1,0 +1,406 @@
+package sshverify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// failure is a verdict reached before any command ran (dial, host key,
+// authentication); every target waiting on that connection shares it.
+type failure struct {
+	status  Status
+	msg     string
+	hostKey ssh.PublicKey
+}
+
+func (f *failure) fill(r *Result) {
+	r.Status, r.Message = f.status, f.msg
+	if f.hostKey != nil {
+		r.HostKey = f.hostKey
+	}
+}
+
+// sessionError means a channel could not be opened on an established
+// connection (it broke, or the server kept refusing).
+type sessionError struct{ err error }
+
+func (e *sessionError) Error() string { return "cannot open an SSH session: " + e.err.Error() }
+func (e *sessionError) Unwrap() error { return e.err }
+
+func addrOf(ep endpoint) string { return net.JoinHostPort(ep.host, strconv.Itoa(ep.port)) }
+
+// pool holds the SSH connections to one endpoint. Targets lease a slot
+// (one session at a time) on a connection with room, or open a new
+// connection when all are full.
+type pool struct {
+	v  *verifier
+	ep endpoint
+
+	mu      sync.Mutex
+	conns   []*conn
+	failed  *failure      // a dial failure every later target shares
+	changed chan struct{} // closed (and replaced) when a slot frees up
+	closed  bool
+}
+
+type conn struct {
+	ready    chan struct{} // closed when the dial has finished
+	client   *ssh.Client
+	fail     *failure
+	hostKey  ssh.PublicKey
+	capacity int // sessions we believe the server allows at once
+	inUse    int
+	dead     bool
+}
+
+type lease struct {
+	p *pool
+	c *conn
+}
+
+func (p *pool) broadcast() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+func (p *pool) acquire(ctx context.Context) (*lease, *failure) {
+	for {
+		p.mu.Lock()
+		if p.failed != nil {
+			f := p.failed
+			p.mu.Unlock()
+			return nil, f
+		}
+		var pick *conn
+		live := 0
+		for _, c := range p.conns {
+			if c.dead {
+				continue
+			}
+			live++
+			if pick == nil && c.inUse < c.capacity {
+				pick = c
+			}
+		}
+		dial := false
+		if pick == nil && live < maxConnsPerHost {
+			pick = &conn{ready: make(chan struct{}), capacity: p.v.opts.MaxSessionsPerConn}
+			p.conns = append(p.conns, pick)
+			dial = true
+		}
+		if pick == nil {
+			wait := p.changed
+			p.mu.Unlock()
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return nil, &failure{status: StatusTimeout, msg: "timed out waiting for a free SSH session"}
+			}
+		}
+		pick.inUse++
+		p.mu.Unlock()
+
+		if dial {
+			p.dial(ctx, pick)
+		}
+		select {
+		case <-pick.ready:
+		case <-ctx.Done():
+			p.release(pick)
+			return nil, &failure{status: StatusTimeout, msg: "timed out waiting for the SSH connection"}
+		}
+		if pick.fail != nil {
+			p.release(pick)
+			return nil, pick.fail
+		}
+		return &lease{p: p, c: pick}, nil
+	}
+}
+
+func (p *pool) release(c *conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c.inUse--
+	if c.dead && c.inUse == 0 && c.client != nil {
+		c.client.Close()
+	}
+	p.broadcast()
+}
+
+func (l *lease) release() { l.p.release(l.c) }
+
+// refused records that the server turned a channel down while we had
+// c.inUse-1 other sessions open: that is its real per-connection limit.
+func (p *pool) refused(c *conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c.inUse-1 < c.capacity {
+		c.capacity = c.inUse - 1
+	}
+	if c.capacity < 1 {
+		c.dead = true
+	}
+}
+
+const maxSessionRetries = 5
+
+// withSession opens a session for f. A channel the server refuses is
+// retried on another connection (opening one if needed): servers limit
+// sessions per connection (OpenSSH MaxSessions) and that is no failure.
+func (l *lease) withSession(ctx context.Context, f func(*ssh.Session) error) error {
+	for attempt := 0; ; attempt++ {
+		s, err := l.c.client.NewSession()
+		if err == nil {
+			stop := context.AfterFunc(ctx, func() { s.Close() })
+			err = f(s)
+			stop()
+			s.Close()
+			return err
+		}
+		var refused *ssh.OpenChannelError
+		if !errors.As(err, &refused) || attempt >= maxSessionRetries {
+			return &sessionError{err: err}
+		}
+		l.p.refused(l.c)
+		l.release()
+		next, fail := l.p.acquire(ctx)
+		if fail != nil {
+			// Keep the lease valid for the deferred release.
+			l.p.mu.Lock()
+			l.c.inUse++
+			l.p.mu.Unlock()
+			return &sessionError{err: errors.New(fail.msg)}
+		}
+		*l = *next
+	}
+}
+
+// dial connects, checks the host key and authenticates; the verdict is
+// left in c (fail or client) and c.ready is closed.
+func (p *pool) dial(ctx context.Context, c *conn) {
+	defer close(c.ready)
+	v, ep := p.v, p.ep
+	addr := addrOf(ep)
+	fail := func(f *failure) {
+		c.fail = f
+		if f.hostKey == nil {
+			f.hostKey = c.hostKey
+		}
+		p.mu.Lock()
+		c.dead = true
+		// A timeout while another connection works is this connection's
+		// problem only; anything else is the host's and is shared.
+		if f.status != StatusTimeout || !p.anyClientLocked() {
+			p.failed = f
+		}
+		p.mu.Unlock()
+	}
+
+	dialer := v.opts.Dial
+	if dialer == nil {
+		dialer = (&net.Dialer{}).DialContext
+	}
+	netConn, err := dialer(ctx, "tcp", addr)
+	if err != nil {
+		fail(classifyDialError(ctx, addr, err))
+		return
+	}
+	// ssh.ClientConfig.Timeout covers only the TCP connect: a server that
+	// accepts and then says nothing is ended by closing the connection
+	// when the target's time runs out.
+	stopClose := context.AfterFunc(ctx, func() { netConn.Close() })
+
+	var hostKeyFail *failure
+	algos := v.kh.algorithms(addr)
+	cfg := &ssh.ClientConfig{
+		User:              ep.user,
+		Auth:              []ssh.AuthMethod{ssh.PublicKeys(v.opts.Signer)},
+		HostKeyAlgorithms: algos,
+		HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error {
+			c.hostKey = key
+			hostKeyFail = v.checkHostKey(ctx, ep, key)
+			if hostKeyFail != nil {
+				return errors.New(hostKeyFail.msg)
+			}
+			return nil
+		},
+		ClientVersion: "SSH-2.0-git-bbkey",
+	}
+	sshConn, chans, reqs, err := ssh.NewClientConn(netConn, addr, cfg)
+	if !stopClose() || err != nil {
+		netConn.Close()
+		switch {
+		case hostKeyFail != nil:
+			fail(hostKeyFail)
+		case ctx.Err() != nil:
+			if timedOut(ctx) {
+				fail(&failure{status: StatusTimeout, msg: fmt.Sprintf("no answer from %s within %s (connect, handshake and commands)", addr, v.opts.Timeout)})
+			} else {
+				fail(&failure{status: StatusTimeout, msg: "interrupted before " + addr + " answered"})
+			}
+		default:
+			fail(v.classifyHandshakeError(ep, algos, err))
+		}
+		return
+	}
+	client := ssh.NewClient(sshConn, chans, reqs)
+	p.mu.Lock()
+	closed := p.closed
+	if !closed {
+		c.client = client
+	}
+	p.mu.Unlock()
+	if closed {
+		client.Close()
+		c.fail = &failure{status: StatusTimeout, msg: "interrupted"}
+	}
+}
+
+func (p *pool) anyClientLocked() bool {
+	for _, c := range p.conns {
+		if c.client != nil && !c.dead {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *pool) closeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	for _, c := range p.conns {
+		if c.client != nil {
+			c.client.Close()
+		}
+	}
+}
+
+func (v *verifier) closeAll() {
+	v.mu.Lock()
+	pools := make([]*pool, 0, len(v.pools))
+	for _, p := range v.pools {
+		pools = append(pools, p)
+	}
+	v.mu.Unlock()
+	for _, p := range pools {
+		p.closeAll()
+	}
+	v.workers.Wait()
+}
+
+func classifyDialError(ctx context.Context, addr string, err error) *failure {
+	var netErr net.Error
+	var dnsErr *net.DNSError
+	switch {
+	case ctx.Err() != nil && timedOut(ctx), errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return &failure{status: StatusTimeout, msg: fmt.Sprintf("connecting to %s timed out", addr)}
+	case ctx.Err() != nil:
+		return &failure{status: StatusTimeout, msg: "interrupted while connecting to " + addr}
+	case errors.As(err, &dnsErr):
+		return &failure{status: StatusUnreachable, msg: fmt.Sprintf("cannot resolve host %q: %v", dnsErr.Name, dnsErr.Err)}
+	default:
+		return &failure{status: StatusUnreachable, msg: fmt.Sprintf("cannot connect to %s: %v", addr, err)}
+	}
+}
+
+func (v *verifier) classifyHandshakeError(ep endpoint, algos []string, err error) *failure {
+	addr := addrOf(ep)
+	var algoErr *ssh.AlgorithmNegotiationError
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return &failure{status: StatusTimeout, msg: fmt.Sprintf("no answer from %s within %s (connect, handshake and commands)", addr, v.opts.Timeout)}
+	case strings.Contains(err.Error(), "unable to authenticate"):
+		return &failure{status: StatusKeyRejected, msg: fmt.Sprintf("permission denied (publickey): %s did not accept the key %s for user %q",
+			addr, ssh.FingerprintSHA256(v.opts.Signer.PublicKey()), ep.user)}
+	case errors.As(err, &algoErr) && algoErr.What == "host key" && len(algos) > 0:
+		return &failure{status: StatusHostMismatch, msg: fmt.Sprintf("the server at %s no longer offers a host key of the type known_hosts has for it (%s; it offers %s). "+
+			"Someone may be intercepting the connection, or the server's keys were replaced: %s; known_hosts was not changed",
+			addr, strings.Join(algos, ", "), strings.Join(algoErr.RequestedAlgorithms, ", "), checkAdvice(ep))}
+	case errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || strings.Contains(err.Error(), "connection reset"):
+		return &failure{status: StatusUnreachable, msg: fmt.Sprintf("%s closed the connection during the SSH handshake: %v", addr, err)}
+	default:
+		return &failure{status: StatusUnreachable, msg: fmt.Sprintf("SSH handshake with %s failed: %v", addr, err)}
+	}
+}
+
+func checkAdvice(ep endpoint) string {
+	return fmt.Sprintf("compare with the SSH host key fingerprint on Bitbucket's administration page (Server settings, SSH) "+
+		"or from `ssh-keyscan -p %d %s | ssh-keygen -lf -` run on a network you trust", ep.port, ep.host)
+}
+
+// checkHostKey returns nil when key may be used for ep, else the verdict.
+func (v *verifier) checkHostKey(ctx context.Context, ep endpoint, key ssh.PublicKey) *failure {
+	addr := addrOf(ep)
+	offered := key.Type() + " " + ssh.FingerprintSHA256(key)
+	result, detail := v.kh.check(addr, ep.port, key)
+	switch result {
+	case hostKnown:
+		return nil
+	case hostChanged:
+		return &failure{status: StatusHostMismatch, hostKey: key, msg: fmt.Sprintf(
+			"the host key of %s has changed: the server offered %s, but %s. "+
+				"Someone may be intercepting the connection (a man-in-the-middle attack), or the server's key was replaced: %s; known_hosts was not changed",
+			addr, offered, detail, checkAdvice(ep))}
+	}
+
+	v.promptMu.Lock()
+	defer v.promptMu.Unlock()
+	if f, decided := v.decisions[addr]; decided {
+		if f == nil {
+			// Accepted by another connection meanwhile: check against it.
+			if r, detail := v.kh.check(addr, ep.port, key); r != hostKnown {
+				return &failure{status: StatusHostMismatch, hostKey: key, msg: fmt.Sprintf("the host key of %s changed during this run: the server offered %s, %s", addr, offered, detail)}
+			}
+			return nil
+		}
+		return f
+	}
+	var verdict *failure
+	if v.opts.OnUnknownHost == nil {
+		verdict = &failure{status: StatusHostUnknown, hostKey: key, msg: fmt.Sprintf("the host key of %s (%s) is not in %s", addr, offered, v.knownHostsName())}
+	} else {
+		resume := v.clock.pause()
+		accept, reason, err := v.opts.OnUnknownHost(ctx, ep.host, ep.port, key)
+		resume()
+		switch {
+		case err != nil && errors.Is(err, ErrHostKeyMismatch):
+			verdict = &failure{status: StatusHostMismatch, hostKey: key, msg: fmt.Sprintf("the host key of %s (%s) was not accepted: %v; someone may be intercepting the connection: %s", addr, offered, err, checkAdvice(ep))}
+		case err != nil:
+			verdict = &failure{status: StatusHostUnknown, hostKey: key, msg: fmt.Sprintf("the host key of %s (%s) is unknown and could not be checked: %v", addr, offered, err)}
+		case !accept:
+			msg := fmt.Sprintf("the host key of %s (%s) is not in %s and was not accepted", addr, offered, v.knownHostsName())
+			if reason != "" {
+				msg += ": " + reason
+			}
+			verdict = &failure{status: StatusHostUnknown, hostKey: key, msg: msg}
+		default:
+			if err := v.kh.add(ep.host, ep.port, key); err != nil {
+				verdict = &failure{status: StatusHostUnknown, hostKey: key, msg: fmt.Sprintf("the host key of %s (%s) was accepted but not recorded: %v", addr, offered, err)}
+			} else {
+				v.mu.Lock()
+				v.added[addr] = true
+				v.mu.Unlock()
+			}
+		}
+	}
+	v.decisions[addr] = verdict
+	return verdict
+}
+
+func (v *verifier) knownHostsName() string {
+	if v.opts.KnownHostsFile == "" {
+		return "known_hosts"
+	}
+	return v.opts.KnownHostsFile
+}

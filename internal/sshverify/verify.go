@@ -1,0 +1,409 @@
+// Package sshverify proves that an SSH key works against Bitbucket
+// remotes: it checks the host key against known_hosts, authenticates with
+// exactly one key, runs whoami, reads the git-upload-pack (and optionally
+// git-receive-pack) ref advertisement, and reports a status per target.
+// Targets on the same host share SSH connections.
+package sshverify
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/git-bbkey/git-bbkey/internal/gitremote"
+)
+
+// Target is one repository to verify. Either Host (with Port and Path) or
+// URL must be set; when Host is empty, URL is parsed.
+type Target struct {
+	Remote string // remote name; "" if given as a URL
+	URL    string
+	Host   string
+	Port   int    // 22 if 0
+	Path   string // as sent to git-upload-pack: "/proj/repo.git"
+}
+
+// Status is the outcome of one target (the values of the CLI contract).
+type Status string
+
+const (
+	StatusOK            Status = "ok"
+	StatusKeyRejected   Status = "key-rejected"
+	StatusHostUnknown   Status = "host-unknown"
+	StatusHostMismatch  Status = "host-mismatch"
+	StatusUnreachable   Status = "unreachable"
+	StatusTimeout       Status = "timeout"
+	StatusRepoNotFound  Status = "repo-not-found"
+	StatusNoWriteAccess Status = "no-write-access"
+	StatusBadURL        Status = "bad-url"
+	StatusKeyError      Status = "key-error"
+)
+
+// Result is the outcome for one Target.
+type Result struct {
+	Target  Target
+	Status  Status
+	User    string // whoami; "" when the server did not say
+	Refs    *int   // refs advertised by git-upload-pack; nil if not read
+	Write   *bool  // nil unless Options.Write
+	Message string
+	Elapsed time.Duration
+	// HostKeyAdded is set on every result for a host whose key was
+	// appended to known_hosts during this call.
+	HostKeyAdded bool
+	HostKey      ssh.PublicKey // the key the server presented, if it got that far
+}
+
+// ErrHostKeyMismatch may be returned (wrapped) by OnUnknownHost to report
+// that the key contradicts a trusted source (e.g. the fingerprint in
+// Bitbucket's settings): the target becomes host-mismatch instead of
+// host-unknown.
+var ErrHostKeyMismatch = errors.New("host key does not match")
+
+// Options configures Verify.
+type Options struct {
+	// Signer is the only key offered, nothing else.
+	Signer ssh.Signer
+	// KnownHostsFile is the user's known_hosts: read, and appended to
+	// (never rewritten) when a new host key is accepted; created 0644 if
+	// missing (its directory must exist).
+	KnownHostsFile string
+	// ExtraKnownHosts are read-only files (e.g. /etc/ssh/ssh_known_hosts);
+	// missing ones are ignored.
+	ExtraKnownHosts []string
+	// OnUnknownHost decides about a host that known_hosts does not know.
+	// nil means host-unknown. Calls are serialized and made at most once
+	// per host:port; target timeouts stand still while it runs.
+	OnUnknownHost func(ctx context.Context, host string, port int, key ssh.PublicKey) (accept bool, reason string, err error)
+	// Write also opens git-receive-pack (and closes it without pushing).
+	Write bool
+	// Timeout per target: connect, handshake and commands. Default 15s.
+	Timeout time.Duration
+	// MaxSessionsPerConn is the number of concurrent channels per SSH
+	// connection (OpenSSH's MaxSessions). Default 10. A channel the server
+	// refuses is retried on another connection to that host.
+	MaxSessionsPerConn int
+	// User is the SSH user; default the URL's user, else "git".
+	User string
+	// Dial replaces net.Dialer.DialContext (tests, proxies).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+const (
+	defaultTimeout     = 15 * time.Second
+	defaultMaxSessions = 10
+	maxConnsPerHost    = 8
+	maxOutput          = 64 << 10
+)
+
+// Verify checks every target and returns the results in the order given.
+// It never returns before every connection it opened is closed.
+func Verify(ctx context.Context, targets []Target, opts Options) []Result {
+	if opts.Timeout <= 0 {
+		opts.Timeout = defaultTimeout
+	}
+	if opts.MaxSessionsPerConn <= 0 {
+		opts.MaxSessionsPerConn = defaultMaxSessions
+	}
+	results := make([]Result, len(targets))
+	for i, t := range targets {
+		results[i].Target = t
+	}
+	if opts.Signer == nil {
+		for i := range results {
+			results[i].Status = StatusKeyError
+			results[i].Message = "no key to authenticate with"
+		}
+		return results
+	}
+	kh, err := loadKnownHosts(opts.KnownHostsFile, opts.ExtraKnownHosts)
+	if err != nil {
+		for i := range results {
+			results[i].Status = StatusHostUnknown
+			results[i].Message = err.Error()
+		}
+		return results
+	}
+	v := &verifier{opts: opts, kh: kh, clock: newPauseClock(), pools: map[endpoint]*pool{},
+		decisions: map[string]*failure{}, added: map[string]bool{}}
+	var wg sync.WaitGroup
+	for i := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = v.verifyTarget(ctx, targets[i])
+		}()
+	}
+	wg.Wait()
+	v.closeAll()
+	for i := range results {
+		if results[i].Status == "" {
+			continue
+		}
+		if ep, _, err := v.resolve(results[i].Target); err == nil && v.hostAdded(ep) {
+			results[i].HostKeyAdded = true
+		}
+	}
+	return results
+}
+
+type verifier struct {
+	opts     Options
+	kh       *knownHosts
+	clock    *pauseClock
+	promptMu sync.Mutex // one OnUnknownHost at a time
+
+	decisions map[string]*failure // host:port → nil (accepted) or the rejection; under promptMu
+
+	mu      sync.Mutex
+	pools   map[endpoint]*pool
+	added   map[string]bool // host:port whose key was appended in this run
+	workers sync.WaitGroup
+}
+
+type endpoint struct {
+	host string
+	port int
+	user string
+}
+
+// resolve fills in host, port, path and user of a target.
+func (v *verifier) resolve(t Target) (ep endpoint, path string, err error) {
+	ep = endpoint{host: t.Host, port: t.Port, user: v.opts.User}
+	path = t.Path
+	var urlUser string
+	if t.URL != "" {
+		u, err := gitremote.Parse(t.URL)
+		if err != nil {
+			if t.Host == "" {
+				return ep, "", err
+			}
+		} else {
+			if u.Scheme != "ssh" && t.Host == "" {
+				return ep, "", fmt.Errorf("%q is an %s URL; verify needs the repository's SSH clone URL", u.Raw, u.Scheme)
+			}
+			if u.Scheme == "ssh" {
+				urlUser = u.User
+				if t.Host == "" {
+					ep.host, ep.port, path = u.Host, u.Port, u.Path
+				}
+			}
+		}
+	}
+	if ep.host == "" {
+		return ep, "", errors.New("no host to connect to")
+	}
+	if ep.port == 0 {
+		ep.port = 22
+	}
+	if path == "" {
+		return ep, "", errors.New("no repository path")
+	}
+	if ep.user == "" {
+		ep.user = urlUser
+	}
+	if ep.user == "" {
+		ep.user = "git"
+	}
+	return ep, path, nil
+}
+
+func (v *verifier) poolFor(ep endpoint) *pool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	p := v.pools[ep]
+	if p == nil {
+		p = &pool{v: v, ep: ep, changed: make(chan struct{})}
+		v.pools[ep] = p
+	}
+	return p
+}
+
+func (v *verifier) hostAdded(ep endpoint) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.added[addrOf(ep)]
+}
+
+func (v *verifier) verifyTarget(parent context.Context, t Target) (res Result) {
+	start := time.Now()
+	res = Result{Target: t}
+	defer func() { res.Elapsed = time.Since(start) }()
+
+	ep, path, err := v.resolve(t)
+	if err != nil {
+		res.Status, res.Message = StatusBadURL, err.Error()
+		return res
+	}
+	ctx, cancel := v.clock.withTimeout(parent, v.opts.Timeout)
+	defer cancel()
+	p := v.poolFor(ep)
+
+	// The work runs on its own goroutine so that a server that stops
+	// answering cannot hold the result past the deadline; closing the
+	// connections at the end of Verify releases it.
+	done := make(chan Result, 1)
+	v.workers.Add(1)
+	go func() {
+		defer v.workers.Done()
+		done <- v.run(ctx, p, ep, path, t)
+	}()
+	select {
+	case r := <-done:
+		res = r
+	case <-ctx.Done():
+		res = v.timeoutResult(ctx, t, ep)
+	}
+	return res
+}
+
+func (v *verifier) timeoutResult(ctx context.Context, t Target, ep endpoint) Result {
+	r := Result{Target: t, Status: StatusTimeout}
+	if timedOut(ctx) {
+		r.Message = fmt.Sprintf("no answer from %s within %s (connect, handshake and commands)", addrOf(ep), v.opts.Timeout)
+	} else {
+		r.Message = "interrupted before " + addrOf(ep) + " answered"
+	}
+	return r
+}
+
+// run does the work for one target on a shared connection.
+func (v *verifier) run(ctx context.Context, p *pool, ep endpoint, path string, t Target) Result {
+	res := Result{Target: t}
+	l, fail := p.acquire(ctx)
+	if fail != nil {
+		fail.fill(&res)
+		if ctx.Err() != nil && fail.status != StatusHostMismatch && fail.status != StatusHostUnknown {
+			return v.timeoutResult(ctx, t, ep)
+		}
+		return res
+	}
+	defer l.release()
+	res.HostKey = l.c.hostKey
+
+	// whoami is Bitbucket's: it names the key's owner. Anything else
+	// (no such command, an error) just leaves User empty.
+	if out, _, err := l.run(ctx, "whoami", nil); err == nil {
+		res.User = strings.TrimSpace(out)
+	} else if ctx.Err() != nil {
+		return v.timeoutResult(ctx, t, ep)
+	}
+
+	refs, msg, err := l.advertisement(ctx, "git-upload-pack "+shellQuote(path))
+	if ctx.Err() != nil {
+		return v.timeoutResult(ctx, t, ep)
+	}
+	var lost *sessionError
+	if errors.As(err, &lost) {
+		res.Status, res.Message = StatusUnreachable, lost.Error()
+		return res
+	}
+	if err != nil {
+		res.Status = StatusRepoNotFound
+		res.Message = fmt.Sprintf("cannot read %s on %s: %s", path, addrOf(ep), msg)
+		return res
+	}
+	res.Refs = &refs
+
+	if v.opts.Write {
+		_, msg, err := l.advertisement(ctx, "git-receive-pack "+shellQuote(path))
+		if ctx.Err() != nil {
+			return v.timeoutResult(ctx, t, ep)
+		}
+		if errors.As(err, &lost) {
+			res.Status, res.Message = StatusUnreachable, lost.Error()
+			return res
+		}
+		w := err == nil
+		res.Write = &w
+		if !w {
+			res.Status = StatusNoWriteAccess
+			res.Message = fmt.Sprintf("can read but not write %s on %s: %s", path, addrOf(ep), msg)
+			return res
+		}
+	}
+
+	res.Status = StatusOK
+	who := "authenticated"
+	if res.User != "" {
+		who = fmt.Sprintf("authenticated as %q", res.User)
+	}
+	access := "read access"
+	if v.opts.Write {
+		access = "read and write access"
+	}
+	res.Message = fmt.Sprintf("%s on %s; %s to %s (%d refs)", who, addrOf(ep), access, path, refs)
+	return res
+}
+
+// advertisement runs git-upload-pack or git-receive-pack, reads the ref
+// advertisement, then sends a flush-pkt and closes stdin so the server
+// ends without a transfer. On failure msg is the server's explanation.
+func (l *lease) advertisement(ctx context.Context, cmd string) (refs int, msg string, err error) {
+	stderr := &limitedBuffer{max: maxOutput}
+	err = l.withSession(ctx, func(s *ssh.Session) error {
+		stdin, err := s.StdinPipe()
+		if err != nil {
+			return err
+		}
+		stdout, err := s.StdoutPipe()
+		if err != nil {
+			return err
+		}
+		s.Stderr = stderr
+		if err := s.Start(cmd); err != nil {
+			return err
+		}
+		refs, err = readAdvertisement(bufio.NewReader(stdout))
+		if err == nil {
+			_, _ = io.WriteString(stdin, "0000")
+		}
+		stdin.Close()
+		waitErr := s.Wait()
+		if err == nil {
+			return nil
+		}
+		var remote *errRemote
+		if errors.As(err, &remote) {
+			msg = remote.msg
+			return err
+		}
+		msg = strings.TrimSpace(stderr.String())
+		if msg == "" && waitErr != nil {
+			msg = waitErr.Error()
+		}
+		if msg == "" {
+			msg = err.Error()
+		}
+		if errors.Is(err, io.EOF) && msg == err.Error() {
+			msg = "the server closed the command without a ref advertisement"
+		}
+		return err
+	})
+	if err != nil && msg == "" {
+		msg = err.Error()
+	}
+	return refs, msg, err
+}
+
+// run executes a command and returns its (bounded) stdout.
+func (l *lease) run(ctx context.Context, cmd string, stdin io.Reader) (stdout, stderr string, err error) {
+	out := &limitedBuffer{max: maxOutput}
+	errOut := &limitedBuffer{max: maxOutput}
+	err = l.withSession(ctx, func(s *ssh.Session) error {
+		s.Stdin, s.Stdout, s.Stderr = stdin, out, errOut
+		return s.Run(cmd)
+	})
+	if err != nil {
+		return "", "", err
+	}
+	return out.String(), errOut.String(), nil
+}
