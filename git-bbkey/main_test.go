@@ -46,6 +46,7 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 			e.Setenv("GIT_TERMINAL_PROMPT", "")
 			e.Setenv("BITBUCKET_TOKEN", "")
 			e.Setenv("SSH_AUTH_SOCK", "")
+			e.Values[sandboxKey{}] = &sandboxHolder{}
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -55,6 +56,10 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 			"chmod":        cmdChmod,
 			"sshkeygen-fp": cmdSSHKeygenFP,
 			"onlydir":      cmdOnlyDir,
+			"sandbox":      cmdSandbox,
+			"bbuserkey":    cmdBBUserKey,
+			"bbaccesskey":  cmdBBAccessKey,
+			"bbfail":       cmdBBFail,
 		},
 	}
 }

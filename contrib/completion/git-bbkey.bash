@@ -4,7 +4,7 @@
 _git_bbkey ()
 {
 	local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
-	local commands="list backup generate"
+	local commands="list backup generate add remove"
 	local w cmd=
 	for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
 		case " $commands " in *" $w "*) cmd=$w; break ;; esac
@@ -14,17 +14,27 @@ _git_bbkey ()
 		return
 	fi
 	case "$cmd,$prev" in
+	list,--server) return ;;
 	generate,--type|generate,-t) COMPREPLY=( $(compgen -W "ed25519 ecdsa rsa" -- "$cur") ); return ;;
 	generate,--bits|generate,-b) return ;;
 	generate,--file|generate,-f) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
 	generate,--comment|generate,-C) return ;;
 	generate,--passphrase-file) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
+	add,--label) return ;;
+	add,--expiry-days) return ;;
+	add,--project) return ;;
+	add,--repo) return ;;
+	add,--permission) COMPREPLY=( $(compgen -W "read write" -- "$cur") ); return ;;
+	add,--server) return ;;
+	remove,--server) return ;;
 	esac
 	local flags
 	case "$cmd" in
-	list) flags="--json --help" ;;
+	list) flags="--json --server --help" ;;
 	backup) flags="--json --help" ;;
 	generate) flags="--type --bits --file --comment --force --no-passphrase --passphrase-file --json --help" ;;
+	add) flags="--label --expiry-days --project --repo --permission --server --json --help" ;;
+	remove) flags="--yes --server --json --help" ;;
 	esac
 	case "$cur" in
 	-*) COMPREPLY=( $(compgen -W "$flags" -- "$cur") ) ;;

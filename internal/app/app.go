@@ -44,6 +44,8 @@ func newApp(env *Env) *cli.App {
 			listCommand(env),
 			backupCommand(env),
 			generateCommand(env),
+			addCommand(env),
+			removeCommand(env),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {

@@ -20,13 +20,15 @@ func listCommand(env *Env) *cli.Command {
 	return &cli.Command{
 		Name:      "list",
 		Usage:     "check for existing SSH keys in ~/.ssh",
-		UsageText: "git bbkey list [--json]",
+		UsageText: "git bbkey list [--json] [--server URL]",
 		Description: "Scans ~/.ssh (not key_backup/) for private and public keys, pairs NAME with NAME.pub, and shows " +
 			"path, type, bits, SHA256 fingerprint, comment and problems (loose file modes, a missing half, a file " +
-			"that does not parse, types Bitbucket refuses, deprecated DSA). Never asks for a passphrase.",
-		Flags: []cli.Flag{jsonFlag()},
+			"that does not parse, types Bitbucket refuses, deprecated DSA). Never asks for a passphrase. With --server, " +
+			"each key also says whether it is registered on Bitbucket as your SSH user key, and registered keys with " +
+			"no local file are listed too.",
+		Flags: []cli.Flag{jsonFlag(), serverFlag()},
 		Action: func(c *cli.Context) error {
-			return runList(c.Context, env, listOptions{JSON: c.Bool("json")})
+			return runList(c.Context, env, listOptions{JSON: c.Bool("json"), Server: c.String("server")})
 		},
 	}
 }
@@ -77,13 +79,27 @@ func runList(ctx context.Context, env *Env, opts listOptions) error {
 	if err != nil {
 		return failuref(err, fmt.Sprintf("check that %s is a readable directory", dir))
 	}
+	var registered map[string]bool
+	if opts.Server != "" {
+		var serverOnly []sshkeys.Key
+		registered, serverOnly, err = registeredKeys(ctx, env, opts.Server, keys)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, serverOnly...)
+	}
 	if opts.JSON {
 		out := struct {
 			SSHDir string    `json:"sshDir"`
 			Keys   []keyJSON `json:"keys"`
 		}{SSHDir: dir, Keys: []keyJSON{}}
 		for _, k := range keys {
-			out.Keys = append(out.Keys, toKeyJSON(k))
+			kj := toKeyJSON(k)
+			if registered != nil {
+				r := registered[k.Fingerprint]
+				kj.Registered = &r
+			}
+			out.Keys = append(out.Keys, kj)
 		}
 		return writeJSON(env.Stdout, out)
 	}
@@ -95,6 +111,13 @@ func runList(ctx context.Context, env *Env, opts listOptions) error {
 	rows := make([][]string, len(keys))
 	for i, k := range keys {
 		rows[i] = keyColumns(k)
+		if registered != nil {
+			if registered[k.Fingerprint] {
+				rows[i][5] = strings.TrimPrefix(rows[i][5]+",registered", ",")
+			} else {
+				rows[i][5] = strings.TrimPrefix(rows[i][5]+",not-registered", ",")
+			}
+		}
 	}
 	widths := columnWidths(rows)
 	for i, k := range keys {
@@ -119,6 +142,9 @@ func keyColumns(k sshkeys.Key) []string {
 	path := k.PrivateKeyPath
 	if path == "" {
 		path = k.PublicKeyPath
+	}
+	if path == "" {
+		path = "(on Bitbucket only)"
 	}
 	typ, fp := k.Type, k.Fingerprint
 	if typ == "" {
@@ -147,4 +173,43 @@ func columnWidths(rows [][]string) []int {
 		}
 	}
 	return widths
+}
+
+// registeredKeys asks Bitbucket for the user's keys: which local
+// fingerprints are registered, and the registered keys with no local file.
+func registeredKeys(ctx context.Context, env *Env, server string, local []sshkeys.Key) (map[string]bool, []sshkeys.Key, error) {
+	s, err := openSession(ctx, env, server, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	remote, err := s.ListUserKeys(ctx, "")
+	s.settle(ctx, err)
+	if err != nil {
+		return nil, nil, s.apiError(err)
+	}
+	registered := map[string]bool{}
+	for _, k := range remote {
+		registered[registeredFingerprint(k)] = true
+	}
+	have := map[string]bool{}
+	for _, k := range local {
+		have[k.Fingerprint] = true
+	}
+	var only []sshkeys.Key
+	for _, k := range remote {
+		fp := registeredFingerprint(k)
+		if have[fp] {
+			continue
+		}
+		sk := sshkeys.Key{Fingerprint: fp, Comment: k.Label,
+			Problems: []string{fmt.Sprintf("registered on Bitbucket (id %d) but not found in ~/.ssh: remove it with git bbkey remove %d if it is no longer used", k.ID, k.ID)}}
+		if pub, comment, err := sshkeys.ParsePublicKeyLine([]byte(k.Text)); err == nil {
+			sk.Type, sk.Bits, sk.PublicKey = pub.Type(), sshkeys.Bits(pub), pub
+			if sk.Comment == "" {
+				sk.Comment = comment
+			}
+		}
+		only = append(only, sk)
+	}
+	return registered, only, nil
 }
