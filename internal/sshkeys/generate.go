@@ -132,8 +132,12 @@ func LoadSigner(path string, passphrase []byte) (ssh.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("private key %q does not parse: %w", path, err)
 	}
-	if info.pub != nil && !canSign(info.pub.typ) {
-		return nil, fmt.Errorf("%w: %q is a %s key", ErrUnsupportedKey, path, info.pub.typ)
+	if info.dsa || info.pub != nil && !canSign(info.pub.typ) {
+		typ := typeDSA
+		if info.pub != nil {
+			typ = info.pub.typ
+		}
+		return nil, fmt.Errorf("%w: %q is a %s key", ErrUnsupportedKey, path, typ)
 	}
 	if info.encrypted && len(passphrase) == 0 {
 		missing := &ssh.PassphraseMissingError{}
@@ -150,6 +154,12 @@ func LoadSigner(path string, passphrase []byte) (ssh.Signer, error) {
 	var signer ssh.Signer
 	if info.encrypted {
 		signer, err = ssh.ParsePrivateKeyWithPassphrase(data, passphrase)
+		// A wrong passphrase on legacy PEM often decrypts to garbage that
+		// x/crypto reports as a parse error: with a PEM that parsed before
+		// decryption, garbage means the passphrase.
+		if err != nil && info.pub == nil {
+			err = x509.IncorrectPasswordError
+		}
 		if errors.Is(err, x509.IncorrectPasswordError) {
 			return nil, fmt.Errorf("wrong passphrase for %q: %w", path, err)
 		}

@@ -291,6 +291,7 @@ type privateKey struct {
 	comment   string
 	encrypted bool
 	pkcs8     bool // encrypted PKCS#8, which x/crypto cannot decrypt
+	dsa       bool // DSA in PEM, which x/crypto cannot load even with the passphrase
 }
 
 // parsePrivateKey reads any private key format OpenSSH reads or writes.
@@ -312,7 +313,7 @@ func parsePrivateKey(data []byte) (privateKey, error) {
 		return privateKey{}, errors.New("not a valid pem block")
 	}
 	if strings.Contains(block.Headers["Proc-Type"], "ENCRYPTED") {
-		return privateKey{encrypted: true}, nil
+		return privateKey{encrypted: true, dsa: block.Type == "DSA PRIVATE KEY"}, nil
 	}
 	var signerKey any
 	switch block.Type {
@@ -351,7 +352,7 @@ func dsaPrivateKey(p, q, g, y *big.Int) (privateKey, error) {
 		Name       string
 		P, Q, G, Y *big.Int
 	}{typeDSA, p, q, g, y}))
-	return privateKey{pub: &pk}, err
+	return privateKey{pub: &pk, dsa: true}, err
 }
 
 // parsePKCS8DSA reads the DSA keys `ssh-keygen -m PKCS8` writes, which
