@@ -4,7 +4,7 @@
 _git_bbkey ()
 {
 	local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
-	local commands="list backup generate add remove"
+	local commands="list backup generate add remove verify"
 	local w cmd=
 	for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
 		case " $commands " in *" $w "*) cmd=$w; break ;; esac
@@ -27,6 +27,10 @@ _git_bbkey ()
 	add,--permission) COMPREPLY=( $(compgen -W "read write" -- "$cur") ); return ;;
 	add,--server) return ;;
 	remove,--server) return ;;
+	verify,--key) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
+	verify,--passphrase-file) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
+	verify,--timeout) return ;;
+	verify,--server) return ;;
 	esac
 	local flags
 	case "$cmd" in
@@ -35,6 +39,7 @@ _git_bbkey ()
 	generate) flags="--type --bits --file --comment --force --no-passphrase --passphrase-file --json --help" ;;
 	add) flags="--label --expiry-days --project --repo --permission --server --json --help" ;;
 	remove) flags="--yes --server --json --help" ;;
+	verify) flags="--all --key --passphrase-file --write --accept-new-host-key --timeout --json --server --help" ;;
 	esac
 	case "$cur" in
 	-*) COMPREPLY=( $(compgen -W "$flags" -- "$cur") ) ;;

@@ -46,6 +46,7 @@ func newApp(env *Env) *cli.App {
 			generateCommand(env),
 			addCommand(env),
 			removeCommand(env),
+			verifyCommand(env),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {

@@ -1,0 +1,534 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/git-bbkey/git-bbkey/internal/bitbucket"
+	"github.com/git-bbkey/git-bbkey/internal/gitremote"
+	"github.com/git-bbkey/git-bbkey/internal/safefile"
+	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
+	"github.com/git-bbkey/git-bbkey/internal/sshverify"
+)
+
+type verifyOptions struct {
+	Targets          []string
+	All              bool
+	Key              string
+	PassphraseFile   string
+	Write            bool
+	AcceptNewHostKey bool
+	Timeout          time.Duration
+	JSON             bool
+	Server           string
+}
+
+func verifyCommand(env *Env) *cli.Command {
+	maxArgs["verify"] = -1
+	return &cli.Command{
+		Name:      "verify",
+		Usage:     "verify the key works against a repository remote over SSH",
+		UsageText: "git bbkey verify [REMOTE | URL]... [--all] [--key PATH] [--passphrase-file FILE] [--write] [--accept-new-host-key] [--timeout DURATION] [--json] [--server URL]",
+		Description: "Connects with only the chosen key (--key, else bbkey.keyFile, else the default key), checks the " +
+			"server's host key against ~/.ssh/known_hosts, runs Bitbucket's whoami, reads the git-upload-pack ref " +
+			"advertisement and, with --write, opens git-receive-pack and closes it without pushing. Targets default to " +
+			"bbkey.remote, else origin; --all takes every remote; https remotes are mapped to their SSH clone URL. " +
+			"An unknown host key is pinned when it matches the fingerprint Bitbucket publishes over HTTPS. " +
+			"Statuses: ok, key-rejected, host-unknown, host-mismatch, unreachable, timeout, repo-not-found, " +
+			"no-write-access, bad-url, key-error. Exit status 0 only if every target is ok.",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "all", Usage: "verify every remote of the repository"},
+			&cli.StringFlag{Name: "key", Usage: "private key `PATH` to verify (default: bbkey.keyFile, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa)", TakesFile: true},
+			&cli.StringFlag{Name: "passphrase-file", Usage: "read the key's passphrase from the first line of `FILE`", TakesFile: true},
+			&cli.BoolFlag{Name: "write", Usage: "also check write access (opens git-receive-pack, pushes nothing)"},
+			&cli.BoolFlag{Name: "accept-new-host-key", Usage: "trust an unknown host key without asking and add it to known_hosts"},
+			&cli.DurationFlag{Name: "timeout", Value: 15 * time.Second, Usage: "limit per target for connect, handshake and commands"},
+			jsonFlag(),
+			serverFlag(),
+		},
+		Action: func(c *cli.Context) error {
+			return runVerify(c.Context, env, verifyOptions{
+				Targets: c.Args().Slice(), All: c.Bool("all"), Key: c.String("key"), PassphraseFile: c.String("passphrase-file"),
+				Write: c.Bool("write"), AcceptNewHostKey: c.Bool("accept-new-host-key"), Timeout: c.Duration("timeout"),
+				JSON: c.Bool("json"), Server: c.String("server"),
+			})
+		},
+	}
+}
+
+// verifyJSON is one result as the contract prints it.
+type verifyJSON struct {
+	Remote      *string `json:"remote"`
+	URL         string  `json:"url"`
+	Host        string  `json:"host"`
+	Port        int     `json:"port"`
+	Status      string  `json:"status"`
+	User        *string `json:"user"`
+	Refs        *int    `json:"refs"`
+	Write       *bool   `json:"write"`
+	Key         string  `json:"key"`
+	Fingerprint string  `json:"fingerprint"`
+	Message     string  `json:"message"`
+	ElapsedMs   int64   `json:"elapsedMs"`
+
+	hint []string
+}
+
+// verifyTarget is a target before the SSH check: either ready to dial or
+// already decided (bad-url).
+type verifyTarget struct {
+	remote  string
+	raw     string
+	target  sshverify.Target
+	base    string // Bitbucket base URL when known, for host-key pinning
+	scpLike bool
+	failed  *verifyJSON
+}
+
+func runVerify(ctx context.Context, env *Env, opts verifyOptions) error {
+	if opts.Timeout <= 0 {
+		return usageError("--timeout must be positive, e.g. 15s")
+	}
+	if opts.All && len(opts.Targets) > 0 {
+		return usageError("--all and named targets cannot be used together")
+	}
+	raw, err := verifyTargetNames(ctx, env, opts)
+	if err != nil {
+		return err
+	}
+	keyPath := opts.Key
+	if keyPath != "" {
+		keyPath = env.absPath(keyPath)
+	} else if keyPath, err = defaultKeyPath(ctx, env); err != nil {
+		return err
+	}
+	targets := resolveTargets(ctx, env, opts.Server, raw)
+	signer, keyErr := loadSigner(ctx, env, keyPath, opts.PassphraseFile)
+	if keyErr != nil && opts.PassphraseFile != "" {
+		var e *Error
+		if errors.As(keyErr, &e) && e.Code == exitUsage {
+			return keyErr
+		}
+	}
+	results := verifyTargets(ctx, env, opts, targets, keyPath, signer, keyErr)
+	return reportVerify(env, opts.JSON, results)
+}
+
+// verifyTargetNames lists what to verify as (remote name, URL) pairs.
+func verifyTargetNames(ctx context.Context, env *Env, opts verifyOptions) ([][2]string, error) {
+	var out [][2]string
+	if opts.All {
+		remotes, err := gitremote.Remotes(env.Dir)
+		if err != nil {
+			return nil, notRepoError(err)
+		}
+		if len(remotes) == 0 {
+			return nil, failure("this repository has no remotes", "add one: git remote add origin ssh://git@bitbucket.example.com:7999/proj/repo.git")
+		}
+		for _, r := range remotes {
+			if len(r.URLs) > 0 {
+				out = append(out, [2]string{r.Name, r.URLs[0]})
+			}
+		}
+		return out, nil
+	}
+	names := opts.Targets
+	if len(names) == 0 {
+		name, err := defaultRemoteName(ctx, env)
+		if err != nil {
+			return nil, err
+		}
+		r, err := gitremote.LookupRemote(env.Dir, name)
+		if err != nil {
+			if errors.Is(err, gitremote.ErrRemoteNotFound) {
+				return nil, failure(fmt.Sprintf("this repository has no remote %q", name),
+					"name a remote or URL: git bbkey verify ssh://git@bitbucket.example.com:7999/proj/repo.git",
+					"or choose the default remote: git config bbkey.remote upstream")
+			}
+			return nil, notRepoError(err)
+		}
+		return [][2]string{{r.Name, firstURL(r)}}, nil
+	}
+	for _, n := range names {
+		if !strings.ContainsAny(n, ":/\\@") {
+			if r, err := gitremote.LookupRemote(env.Dir, n); err == nil {
+				out = append(out, [2]string{r.Name, firstURL(r)})
+				continue
+			}
+			return nil, usageError(fmt.Sprintf("%q is neither a remote of this repository nor a URL", n),
+				"list the remotes with git remote -v, or give a URL such as ssh://git@host:7999/proj/repo.git")
+		}
+		out = append(out, [2]string{"", n})
+	}
+	return out, nil
+}
+
+func firstURL(r *gitremote.Remote) string {
+	if len(r.URLs) == 0 {
+		return ""
+	}
+	return r.URLs[0]
+}
+
+func notRepoError(err error) error {
+	if errors.Is(err, gitremote.ErrNotRepository) {
+		return failure("not inside a git repository, and no remote or URL was given",
+			"run it in your repository, or give a URL: git bbkey verify ssh://git@bitbucket.example.com:7999/proj/repo.git")
+	}
+	return failuref(err)
+}
+
+// resolveTargets parses each URL and maps Bitbucket https remotes to their
+// SSH clone URL through the REST API.
+func resolveTargets(ctx context.Context, env *Env, serverFlag string, raw [][2]string) []verifyTarget {
+	base, _ := serverURL(ctx, env, serverFlag)
+	var clients = map[string]*bitbucket.Client{}
+	out := make([]verifyTarget, len(raw))
+	for i, r := range raw {
+		vt := verifyTarget{remote: r[0], raw: r[1], base: base}
+		u, err := gitremote.Parse(r[1])
+		if err != nil {
+			vt.failed = &verifyJSON{Status: string(sshverify.StatusBadURL), Message: err.Error(),
+				hint: []string{"use ssh://git@host:7999/proj/repo.git, or a Bitbucket https URL such as https://host/scm/proj/repo.git"}}
+			out[i] = vt
+			continue
+		}
+		if u.Scheme != "ssh" {
+			sshURL, b, err := cloneURLOverSSH(ctx, env, u, clients)
+			if err != nil {
+				vt.failed = &verifyJSON{Status: string(sshverify.StatusBadURL), Message: err.Error(),
+					hint: []string{"give the SSH clone URL from Bitbucket's Clone dialog, e.g. ssh://git@host:7999/proj/repo.git"}}
+				out[i] = vt
+				continue
+			}
+			vt.base = b
+			if u, err = gitremote.Parse(sshURL); err != nil {
+				vt.failed = &verifyJSON{Status: string(sshverify.StatusBadURL), Message: err.Error()}
+				out[i] = vt
+				continue
+			}
+		}
+		vt.scpLike = u.SCPLike
+		vt.target = sshverify.Target{Remote: r[0], URL: u.String(), Host: u.Host, Port: u.Port, Path: u.Path}
+		out[i] = vt
+	}
+	return out
+}
+
+// cloneURLOverSSH maps https://host[/context]/scm/proj/repo.git to the
+// repository's ssh clone link, else to the SSH port in the settings.
+func cloneURLOverSSH(ctx context.Context, env *Env, u *gitremote.URL, clients map[string]*bitbucket.Client) (string, string, error) {
+	base, project, slug, ok := u.BitbucketRepo()
+	if !ok || base == "" {
+		return "", "", fmt.Errorf("%s is not a Bitbucket repository URL (https://host[/context]/scm/PROJECT/REPO.git)", u.Raw)
+	}
+	c := clients[base]
+	if c == nil {
+		s, err := openSession(ctx, env, base, false)
+		if err == nil && s != nil {
+			c = s.Client
+		} else if c, err = anonymousClient(ctx, env, base); err != nil {
+			return "", base, err
+		}
+		clients[base] = c
+	}
+	repo, err := c.Repository(ctx, project, slug)
+	if err == nil && repo.CloneLinks["ssh"] != "" {
+		return repo.CloneLinks["ssh"], base, nil
+	}
+	settings, serr := c.SSHSettings(ctx)
+	if serr != nil {
+		if err == nil {
+			err = serr
+		}
+		return "", base, fmt.Errorf("cannot find the SSH clone URL of %s/%s on %s: %v", project, slug, base, err)
+	}
+	if !settings.Enabled {
+		return "", base, fmt.Errorf("SSH access is disabled on %s", base)
+	}
+	host := u.Host
+	if su, err := url.Parse(settings.BaseURL); err == nil && su.Hostname() != "" {
+		host = su.Hostname()
+	}
+	port := settings.Port
+	if port == 0 {
+		port = 7999
+	}
+	return fmt.Sprintf("ssh://git@%s:%d/%s/%s.git", host, port, strings.ToLower(project), slug), base, nil
+}
+
+func verifyTargets(ctx context.Context, env *Env, opts verifyOptions, targets []verifyTarget, keyPath string, signer ssh.Signer, keyErr error) []verifyJSON {
+	fp := ""
+	if signer != nil {
+		fp = sshkeys.Fingerprint(signer.PublicKey())
+	} else if pub, _, err := readPub(keyPath + ".pub"); err == nil {
+		fp = sshkeys.Fingerprint(pub)
+	}
+	var dial []sshverify.Target
+	var index []int
+	results := make([]verifyJSON, len(targets))
+	for i, t := range targets {
+		results[i] = verifyJSON{Remote: optional(t.remote), URL: t.raw, Key: keyPath, Fingerprint: fp}
+		switch {
+		case t.failed != nil:
+			results[i].Status, results[i].Message, results[i].hint = t.failed.Status, t.failed.Message, t.failed.hint
+		case keyErr != nil:
+			results[i].URL, results[i].Host, results[i].Port = t.target.URL, t.target.Host, t.target.Port
+			results[i].Status = string(sshverify.StatusKeyError)
+			var e *Error
+			if errors.As(keyErr, &e) {
+				results[i].Message, results[i].hint = e.Msg, e.Hints
+			} else {
+				results[i].Message = keyErr.Error()
+			}
+		default:
+			dial = append(dial, t.target)
+			index = append(index, i)
+		}
+	}
+	if len(dial) == 0 {
+		return results
+	}
+	sshDir, err := env.sshDir()
+	if err != nil {
+		for _, i := range index {
+			results[i].Status, results[i].Message = string(sshverify.StatusKeyError), err.Error()
+		}
+		return results
+	}
+	if _, err := safefile.MkdirPrivate(sshDir); err != nil {
+		for _, i := range index {
+			results[i].Status, results[i].Message = string(sshverify.StatusHostUnknown), err.Error()
+		}
+		return results
+	}
+	pinner := &hostKeyPinner{env: env, accept: opts.AcceptNewHostKey, targets: targets}
+	vres := sshverify.Verify(ctx, dial, sshverify.Options{
+		Signer:          signer,
+		KnownHostsFile:  filepath.Join(sshDir, "known_hosts"),
+		ExtraKnownHosts: systemKnownHosts(),
+		OnUnknownHost:   pinner.decide,
+		Write:           opts.Write,
+		Timeout:         opts.Timeout,
+	})
+	for j, r := range vres {
+		i := index[j]
+		t := targets[i]
+		res := &results[i]
+		res.URL, res.Host, res.Port = r.Target.URL, r.Target.Host, r.Target.Port
+		if res.Host == "" {
+			res.Host, res.Port = t.target.Host, t.target.Port
+		}
+		res.Status, res.Message, res.Refs, res.Write = string(r.Status), r.Message, r.Refs, r.Write
+		res.ElapsedMs = r.Elapsed.Milliseconds()
+		if r.User != "" {
+			res.User = optional(r.User)
+		}
+		if r.HostKeyAdded && pinner.notes[endpointKey(t.target.Host, t.target.Port)] != "" {
+			pinner.say(endpointKey(t.target.Host, t.target.Port))
+		}
+		res.hint = verifyHints(r.Status, t, keyPath)
+	}
+	return results
+}
+
+func systemKnownHosts() []string {
+	if os.PathSeparator == '\\' {
+		return nil
+	}
+	return []string{"/etc/ssh/ssh_known_hosts"}
+}
+
+func endpointKey(host string, port int) string { return fmt.Sprintf("%s:%d", host, port) }
+
+// hostKeyPinner decides about hosts known_hosts does not know: it trusts a
+// key that matches the fingerprint Bitbucket publishes over verified HTTPS,
+// asks on a terminal, or takes --accept-new-host-key.
+type hostKeyPinner struct {
+	env     *Env
+	accept  bool
+	targets []verifyTarget
+	notes   map[string]string
+	said    map[string]bool
+}
+
+func (p *hostKeyPinner) say(key string) {
+	if p.said == nil {
+		p.said = map[string]bool{}
+	}
+	if !p.said[key] {
+		fmt.Fprintln(p.env.Stderr, p.notes[key])
+		p.said[key] = true
+	}
+}
+
+func (p *hostKeyPinner) decide(ctx context.Context, host string, port int, key ssh.PublicKey) (bool, string, error) {
+	if p.notes == nil {
+		p.notes = map[string]string{}
+	}
+	fp := ssh.FingerprintSHA256(key)
+	where := knownHostsName(host, port)
+	base := ""
+	for _, t := range p.targets {
+		if t.target.Host == host && t.target.Port == port && t.base != "" {
+			base = t.base
+			break
+		}
+	}
+	if base != "" {
+		published, trusted, err := publishedHostKey(ctx, p.env, base, host)
+		switch {
+		case err == nil && trusted && published == fp:
+			p.notes[endpointKey(host, port)] = fmt.Sprintf("Pinned the host key of %s (%s) in ~/.ssh/known_hosts: it matches the fingerprint %s publishes.", where, fp, base)
+			return true, "matches the fingerprint published at " + base + "/rest/ssh/1.0/settings", nil
+		case err == nil && trusted && published != "":
+			return false, "", fmt.Errorf("%w: the server offered %s, but %s publishes %s", sshverify.ErrHostKeyMismatch, fp, base, published)
+		}
+	}
+	if p.accept {
+		p.notes[endpointKey(host, port)] = fmt.Sprintf("Added the host key of %s (%s) to ~/.ssh/known_hosts (--accept-new-host-key).", where, fp)
+		return true, "accepted with --accept-new-host-key", nil
+	}
+	if p.env.Prompter.CanPrompt() {
+		p.env.Prompter.Say(fmt.Sprintf("The authenticity of host '%s' can't be established.\n%s key fingerprint is %s.", where, keyTypeName(key), fp))
+		ok, err := p.env.Prompter.Confirm("Are you sure you want to continue connecting (yes/no)?")
+		if err != nil {
+			return false, "", err
+		}
+		if ok {
+			p.notes[endpointKey(host, port)] = fmt.Sprintf("Added the host key of %s (%s) to ~/.ssh/known_hosts.", where, fp)
+			return true, "accepted on the terminal", nil
+		}
+		return false, "not accepted on the terminal", nil
+	}
+	return false, fmt.Sprintf("the host key of %s (%s) is not in ~/.ssh/known_hosts", where, fp), nil
+}
+
+func knownHostsName(host string, port int) string {
+	if port == 22 {
+		return host
+	}
+	return fmt.Sprintf("[%s]:%d", host, port)
+}
+
+func keyTypeName(k ssh.PublicKey) string {
+	return strings.ToUpper(strings.TrimPrefix(strings.TrimPrefix(k.Type(), "ssh-"), "ecdsa-sha2-"))
+}
+
+// publishedHostKey fetches the SSH host key fingerprint from Bitbucket's
+// settings. trusted is false when the channel is not verified HTTPS (or
+// loopback), or when the settings name another SSH host.
+func publishedHostKey(ctx context.Context, env *Env, base, sshHost string) (fp string, trusted bool, err error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", false, err
+	}
+	if u.Scheme != "https" && !bitbucket.IsLoopback(u.Hostname()) {
+		return "", false, nil
+	}
+	if v, ok, _ := env.config().GetURLMatch(ctx, "http.sslVerify", base); (ok && isFalse(v)) || env.Getenv("GIT_SSL_NO_VERIFY") != "" {
+		return "", false, nil
+	}
+	var c *bitbucket.Client
+	if s, err := openSession(ctx, env, base, false); err == nil && s != nil {
+		c = s.Client
+	} else if c, err = anonymousClient(ctx, env, base); err != nil {
+		return "", false, err
+	}
+	settings, err := c.SSHSettings(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	sshHostOK := strings.EqualFold(u.Hostname(), sshHost)
+	if su, perr := url.Parse(settings.BaseURL); perr == nil && strings.EqualFold(su.Hostname(), sshHost) {
+		sshHostOK = true
+	}
+	if !sshHostOK || settings.Fingerprint == "" || !strings.HasPrefix(settings.Fingerprint, "SHA256:") {
+		return "", false, nil
+	}
+	return settings.Fingerprint, true, nil
+}
+
+// verifyHints is the next step for each failure.
+func verifyHints(st sshverify.Status, t verifyTarget, keyPath string) []string {
+	switch st {
+	case sshverify.StatusKeyRejected:
+		return []string{"register the key with Bitbucket: git bbkey add " + keyPath + ".pub"}
+	case sshverify.StatusHostUnknown:
+		return []string{"compare the fingerprint with your Bitbucket admin, then run again with --accept-new-host-key",
+			"or set the Bitbucket URL (git config --global bbkey.url https://…) so the key is checked against what the server publishes"}
+	case sshverify.StatusHostMismatch:
+		return []string{"do not continue until you know why: compare with the fingerprint in Bitbucket's administration (Server settings > SSH) or ask your admin",
+			fmt.Sprintf("if the server's key really changed, remove the old entry with: ssh-keygen -R '%s'", knownHostsName(t.target.Host, t.target.Port))}
+	case sshverify.StatusUnreachable, sshverify.StatusTimeout:
+		if t.scpLike || t.target.Port == 22 {
+			return []string{"Bitbucket Server listens for SSH on port 7999 by default, which the scp-like form host:proj/repo.git cannot name",
+				fmt.Sprintf("use: ssh://git@%s:7999/%s", t.target.Host, strings.TrimPrefix(t.target.Path, "/"))}
+		}
+		if st == sshverify.StatusTimeout {
+			return []string{"the server did not answer in time: check VPN and firewall, or allow longer with --timeout 60s"}
+		}
+		return []string{"check the host name and port, and that you can reach the server (VPN, firewall)"}
+	case sshverify.StatusRepoNotFound:
+		return []string{"check the repository URL, and that your user (or the access key) may read it"}
+	case sshverify.StatusNoWriteAccess:
+		return []string{"ask a repository admin for write permission, or register an access key with: git bbkey add --repo PROJECT/SLUG --permission write"}
+	case sshverify.StatusKeyError:
+		return []string{"check the key with: git bbkey list"}
+	}
+	return nil
+}
+
+func reportVerify(env *Env, asJSON bool, results []verifyJSON) error {
+	allOK := true
+	for _, r := range results {
+		if r.Status != string(sshverify.StatusOK) {
+			allOK = false
+		}
+	}
+	if asJSON {
+		if err := writeJSON(env.Stdout, struct {
+			Results []verifyJSON `json:"results"`
+		}{results}); err != nil {
+			return err
+		}
+	} else {
+		for _, r := range results {
+			name := r.URL
+			if r.Remote != nil {
+				name = *r.Remote + " " + r.URL
+			}
+			if r.Status == string(sshverify.StatusOK) {
+				var parts []string
+				if r.User != nil {
+					parts = append(parts, "as "+*r.User)
+				}
+				if r.Refs != nil {
+					parts = append(parts, fmt.Sprintf("%d refs", *r.Refs))
+				}
+				if r.Write != nil && *r.Write {
+					parts = append(parts, "write access")
+				}
+				fmt.Fprintf(env.Stdout, "ok: %s (%s, %d ms)\n", name, strings.Join(parts, ", "), r.ElapsedMs)
+				continue
+			}
+			fmt.Fprintf(env.Stdout, "%s: %s: %s\n", r.Status, name, r.Message)
+			for _, h := range r.hint {
+				fmt.Fprintf(env.Stderr, "hint: %s\n", h)
+			}
+		}
+	}
+	if !allOK {
+		return errSilentFailure
+	}
+	return nil
+}
