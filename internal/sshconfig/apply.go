@@ -37,9 +37,10 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
 // Apply returns existing with b's block in it. It is a pure function.
 //
-// An existing block for b.Host (from its BEGIN line to the end of its END
-// line's text) is replaced in place, wherever it is; if it already reads
-// exactly as b renders, Apply returns existing itself and Unchanged.
+// An existing block for b.Host (its BEGIN line through its END line and
+// that line's ending) is replaced in place, wherever it is; if it already
+// reads exactly as b renders, Apply returns existing itself and Unchanged.
+// An END line that ends the file without a line ending stays without one.
 //
 // A new block goes before the first Host or Match line, because ssh takes
 // the first value it obtains for each option and everything after a Host
@@ -83,8 +84,12 @@ func Apply(existing []byte, b Block) (updated []byte, change Change, err error) 
 			continue
 		}
 		start := bom + lines[blk.begin].start
-		end := bom + lines[blk.end].bodyEnd
-		want := strings.TrimSuffix(rendered, nl)
+		end := bom + lines[blk.end].end
+		want := rendered
+		if last := lines[blk.end]; last.end == last.bodyEnd {
+			// The END line is the last line and has no line ending: keep it so.
+			want = strings.TrimSuffix(rendered, nl)
+		}
 		if string(existing[start:end]) == want {
 			return existing, Unchanged, nil
 		}
