@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -139,20 +140,24 @@ func (p *pool) release(c *conn) {
 
 func (l *lease) release() { l.p.release(l.c) }
 
-// refused records that the server turned a channel down while we had
-// c.inUse-1 other sessions open: that is its real per-connection limit.
-func (p *pool) refused(c *conn) {
+// refused records that the server turned a channel down. With other
+// sessions of ours open on c, that is its real per-connection limit and
+// the caller should move to another connection (true). Alone on c, it is
+// most likely sshd still tidying up our previous session (OpenSSH frees
+// the slot some time after the close): the caller waits and retries.
+func (p *pool) refused(c *conn) (move bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if c.inUse <= 1 {
+		return false
+	}
 	if c.inUse-1 < c.capacity {
 		c.capacity = c.inUse - 1
 	}
-	if c.capacity < 1 {
-		c.dead = true
-	}
+	return true
 }
 
-const maxSessionRetries = 5
+const maxSessionRetries = 8
 
 // withSession opens a session for f. A channel the server refuses is
 // retried on another connection (opening one if needed): servers limit
@@ -171,7 +176,16 @@ func (l *lease) withSession(ctx context.Context, f func(*ssh.Session) error) err
 		if !errors.As(err, &refused) || attempt >= maxSessionRetries {
 			return &sessionError{err: err}
 		}
-		l.p.refused(l.c)
+		if !l.p.refused(l.c) {
+			t := time.NewTimer(min(25*time.Millisecond<<attempt, 500*time.Millisecond))
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return &sessionError{err: err}
+			}
+			continue
+		}
 		l.release()
 		next, fail := l.p.acquire(ctx)
 		if fail != nil {

@@ -29,6 +29,9 @@ type Target struct {
 	Host   string
 	Port   int    // 22 if 0
 	Path   string // as sent to git-upload-pack: "/proj/repo.git"
+	// HostOnly checks the host key, the authentication and whoami, and
+	// reads no repository (Path is then not needed).
+	HostOnly bool
 }
 
 // Status is the outcome of one target (the values of the CLI contract).
@@ -204,7 +207,7 @@ func (v *verifier) resolve(t Target) (ep endpoint, path string, err error) {
 	if ep.port == 0 {
 		ep.port = 22
 	}
-	if path == "" {
+	if path == "" && !t.HostOnly {
 		return ep, "", errors.New("no repository path")
 	}
 	if ep.user == "" {
@@ -295,6 +298,12 @@ func (v *verifier) run(ctx context.Context, p *pool, ep endpoint, path string, t
 		res.User = strings.TrimSpace(out)
 	} else if ctx.Err() != nil {
 		return v.timeoutResult(ctx, t, ep)
+	}
+
+	if t.HostOnly {
+		res.Status = StatusOK
+		res.Message = fmt.Sprintf("the key is accepted by %s", addrOf(ep))
+		return res
 	}
 
 	refs, msg, err := l.advertisement(ctx, "git-upload-pack "+shellQuote(path))

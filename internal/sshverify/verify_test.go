@@ -263,7 +263,10 @@ func TestHostKeyChanged(t *testing.T) {
 	writeFile(t, kh, content)
 	asked := false
 	r := one(t, srv, "/proj/repo.git", Options{Signer: key, KnownHostsFile: kh,
-		OnUnknownHost: func(context.Context, string, int, ssh.PublicKey) (bool, string, error) { asked = true; return true, "", nil }})
+		OnUnknownHost: func(context.Context, string, int, ssh.PublicKey) (bool, string, error) {
+			asked = true
+			return true, "", nil
+		}})
 	wantStatus(t, r, StatusHostMismatch)
 	for _, want := range []string{"changed", "intercepting", "ssh-keyscan", ssh.FingerprintSHA256(impostor.PublicKey()), kh + ":2"} {
 		if !strings.Contains(r.Message, want) {
@@ -491,4 +494,3 @@ func TestKnownHostLine(t *testing.T) {
 		}
 	}
 }
-

@@ -170,7 +170,13 @@ func (s *Server) run(sshd string, opts Options) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(sshd, "-D", "-e", "-f", cfgFile, "-o", "LogLevel=ERROR")
+	args := []string{"-D", "-e", "-f", cfgFile, "-o", "LogLevel=ERROR"}
+	cmd := exec.Command(sshd, args...)
+	if _, err := os.Stat("/bin/sh"); err == nil {
+		// sshd closes every possible descriptor before each command; with
+		// a container's large RLIMIT_NOFILE that costs seconds per session.
+		cmd = exec.Command("/bin/sh", append([]string{"-c", `ulimit -n 1024 2>/dev/null; exec "$0" "$@"`, sshd}, args...)...)
+	}
 	cmd.Stdout, cmd.Stderr = logOut, logOut
 	if err := cmd.Start(); err != nil {
 		logOut.Close()
