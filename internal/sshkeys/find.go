@@ -40,7 +40,7 @@ func classify(data []byte) fileKind {
 	if len(lines) == 0 {
 		return notAKey
 	}
-	fields := strings.Fields(string(lines[0]))
+	fields := splitFields(string(lines[0]))
 	if _, rsa1 := rsa1PublicBits(fields); rsa1 {
 		return publicFile
 	}

@@ -119,7 +119,8 @@ func MarshalPublicKey(pub ssh.PublicKey, comment string) []byte {
 // errors.As(err, new(*ssh.PassphraseMissingError)), whose PublicKey is set
 // when the file or NAME.pub tells it (for finding the key in an agent); a
 // wrong passphrase one satisfying errors.Is(err, x509.IncorrectPasswordError).
-// Keys git-bbkey cannot sign with give ErrUnsupportedKey.
+// Keys git-bbkey cannot sign with give ErrUnsupportedKey (security keys,
+// post-quantum hybrids, encrypted PKCS#8) or ErrRefusedType (dsa, rsa1).
 func LoadSigner(path string, passphrase []byte) (ssh.Signer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -137,7 +138,7 @@ func LoadSigner(path string, passphrase []byte) (ssh.Signer, error) {
 		if info.pub != nil {
 			typ = info.pub.typ
 		}
-		return nil, fmt.Errorf("%w: %q is a %s key", ErrUnsupportedKey, path, typ)
+		return nil, fmt.Errorf("cannot use private key %q: %w", path, unsupportedTypeError(typ))
 	}
 	if info.encrypted && len(passphrase) == 0 {
 		missing := &ssh.PassphraseMissingError{}

@@ -145,10 +145,7 @@ func ParsePublicKeyLine(data []byte) (ssh.PublicKey, string, error) {
 		return nil, "", err
 	}
 	if pk.key == nil {
-		if pk.typ == typeDSA {
-			return nil, "", fmt.Errorf("%w: dsa keys are deprecated and refused by Bitbucket", ErrRefusedType)
-		}
-		return nil, "", fmt.Errorf("%w: %s keys are not supported", ErrUnsupportedKey, pk.typ)
+		return nil, "", unsupportedTypeError(pk.typ)
 	}
 	return pk.key, pk.comment, nil
 }
@@ -200,14 +197,20 @@ func parsePublicKeyText(data []byte) (publicKey, error) {
 
 const keyLineFormat = `expected "TYPE BASE64 [COMMENT]"`
 
+// splitFields splits a key line where OpenSSH does: at spaces and tabs.
+func splitFields(line string) []string {
+	return strings.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '\t' })
+}
+
 func parseKeyLine(line []byte) (publicKey, error) {
-	fields := strings.Fields(string(line))
+	fields := splitFields(string(line))
 	if len(fields) < 2 {
 		return publicKey{}, fmt.Errorf("not a public key line (%s)", keyLineFormat)
 	}
 	typ := fields[0]
 	if bits, ok := rsa1PublicBits(fields); ok {
-		return publicKey{typ: typeRSA1, bits: bits}, fmt.Errorf("%w: rsa1 keys are for the ssh-1 protocol, which OpenSSH and Bitbucket no longer accept", ErrRefusedType)
+		// Recognised only to be refused: OpenSSH no longer fingerprints them.
+		return publicKey{typ: typeRSA1, bits: bits, comment: strings.Join(fields[3:], " ")}, nil
 	}
 	if !looksLikeKeyType(typ) {
 		if slices.ContainsFunc(fields[1:], isKnownType) {
@@ -228,7 +231,7 @@ func parseKeyLine(line []byte) (publicKey, error) {
 	}
 	// The comment is the rest of the line, inner spacing kept as ssh-keygen does.
 	rest := strings.TrimLeft(string(line)[len(typ):], " \t")
-	pk.comment = strings.TrimSpace(rest[len(fields[1]):])
+	pk.comment = strings.Trim(rest[len(fields[1]):], " \t")
 	return pk, nil
 }
 
@@ -277,12 +280,13 @@ func rsa1PublicBits(fields []string) (int, bool) {
 		return 0, false
 	}
 	bits, err := strconv.Atoi(fields[0])
-	for _, f := range fields[1:3] {
-		if _, ok := new(big.Int).SetString(f, 10); !ok {
-			return 0, false
-		}
+	if err != nil || bits < 256 || bits > maxRSABits || len(fields[2]) > maxRSABits/3 {
+		return 0, false
 	}
-	return bits, err == nil && bits > 0
+	_, exponentOK := new(big.Int).SetString(fields[1], 10)
+	// The size is the modulus's: that tells a key from any line of numbers.
+	modulus, modulusOK := new(big.Int).SetString(fields[2], 10)
+	return bits, exponentOK && modulusOK && modulus.BitLen() == bits
 }
 
 // privateKey is what a private key file tells without its passphrase.
@@ -475,6 +479,20 @@ func openSSHComment(section []byte, typ string) (string, error) {
 		return "", errMalformedKey
 	}
 	return string(comment), nil
+}
+
+// unsupportedTypeError explains why git-bbkey cannot use a key of typ:
+// ErrRefusedType for what nobody should use, ErrUnsupportedKey otherwise.
+func unsupportedTypeError(typ string) error {
+	switch {
+	case typ == typeDSA:
+		return fmt.Errorf("%w: dsa keys are deprecated and refused by Bitbucket", ErrRefusedType)
+	case typ == typeRSA1:
+		return fmt.Errorf("%w: rsa1 keys are for the ssh-1 protocol, which Bitbucket and OpenSSH no longer accept", ErrRefusedType)
+	case isSecurityKey(typ):
+		return fmt.Errorf("%w: a security-key (fido) key signs only inside its token, through ssh", ErrUnsupportedKey)
+	}
+	return fmt.Errorf("%w: %s keys are not supported", ErrUnsupportedKey, truncate(typ))
 }
 
 // canSign tells whether x/crypto can load and sign with a private key of typ.
