@@ -44,7 +44,9 @@ func classify(data []byte) fileKind {
 	if _, rsa1 := rsa1PublicBits(fields); rsa1 {
 		return publicFile
 	}
-	if len(fields) < 2 || !looksLikeKeyType(fields[0]) {
+	// A known type names a key even when broken; a merely plausible one
+	// ("ssh-add ...") also needs base64 of a wire blob, which starts "AAAA".
+	if len(fields) < 2 || !isKnownType(fields[0]) && !(looksLikeKeyType(fields[0]) && strings.HasPrefix(fields[1], "AAAA")) {
 		return notAKey
 	}
 	if strings.HasSuffix(fields[0], certSuffix) {

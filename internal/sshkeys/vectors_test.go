@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/git-bbkey/git-bbkey/internal/testutil"
 )
 
 // vectorKeyFiles are the vector files holding keys or certificates; the
@@ -230,5 +232,41 @@ func TestOpenSSHVectorsNoCrash(t *testing.T) {
 		_, _ = IsEncrypted(path)
 		_, _ = LoadSigner(path, nil)
 		_, _ = LoadSigner(path, []byte("mekmitasdigoat"))
+	}
+}
+
+// TestOpenSSHVectorsAgainstSSHKeygen reads each vector file alone, as
+// ssh-keygen -l does, and wants the same type, bits, fingerprint and comment
+// for every file the installed ssh-keygen can read.
+func TestOpenSSHVectorsAgainstSSHKeygen(t *testing.T) {
+	src := vectorsDir(t)
+	sshKeygen := testutil.RequireTool(t, "ssh-keygen")
+	compared := 0
+	for _, name := range vectorKeyFiles(t, src) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, name)
+		copyFile(t, filepath.Join(src, name), path, 0o600)
+		want, ok := keygenFingerprint(t, sshKeygen, path)
+		if !ok {
+			continue // too new for this ssh-keygen (mldsa44), or encrypted PEM
+		}
+		compared++
+		var k Key
+		if strings.HasSuffix(name, "-cert.pub") {
+			data, _ := os.ReadFile(path)
+			pk, err := parsePublicKeyText(data)
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+				continue
+			}
+			// ssh-keygen names the certificate type, fingerprints the key.
+			k = Key{Type: pk.key.Type(), Bits: pk.bits, Fingerprint: fingerprintBlob(pk.blob), Comment: pk.comment}
+		} else {
+			k = findOne(t, dir)
+		}
+		checkAgainstKeygen(t, name, k, want)
+	}
+	if compared < 30 {
+		t.Errorf("ssh-keygen read only %d vector files", compared)
 	}
 }
