@@ -60,6 +60,9 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 			"bbuserkey":    cmdBBUserKey,
 			"bbaccesskey":  cmdBBAccessKey,
 			"bbfail":       cmdBBFail,
+			"snapshot":     cmdSnapshot,
+			"unchanged":    cmdUnchanged,
+			"bbcount":      cmdBBCount,
 		},
 	}
 }

@@ -47,6 +47,7 @@ func newApp(env *Env) *cli.App {
 			addCommand(env),
 			removeCommand(env),
 			verifyCommand(env),
+			setupCommand(env),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {

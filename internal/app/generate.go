@@ -74,7 +74,8 @@ type generatedKey struct {
 	Encrypted      bool    `json:"encrypted"`
 	BackupDir      *string `json:"backupDir"`
 
-	publicKey ssh.PublicKey
+	publicKey  ssh.PublicKey
+	passphrase []byte // kept in memory only, so setup can use the key it just made
 }
 
 func runGenerate(ctx context.Context, env *Env, opts generateOptions) error {
@@ -293,6 +294,7 @@ func (p *generatePlan) execute(env *Env) (*generatedKey, error) {
 		Encrypted:      len(p.passphrase) > 0,
 		BackupDir:      optional(backupDir),
 		publicKey:      pub,
+		passphrase:     p.passphrase,
 	}, nil
 }
 

@@ -31,6 +31,10 @@ func loadSigner(ctx context.Context, env *Env, path, passphraseFile string) (ssh
 	if err == nil {
 		return signer, nil
 	}
+	if errors.Is(err, sshkeys.ErrUnsupportedKey) {
+		return nil, failure(fmt.Sprintf("git-bbkey cannot use %s: %v", path, err),
+			"convert it to OpenSSH's own format (keeps the key): ssh-keygen -p -f "+path)
+	}
 	var missing *ssh.PassphraseMissingError
 	if !errors.As(err, &missing) {
 		if errors.Is(err, os.ErrNotExist) {
@@ -65,6 +69,10 @@ func loadSigner(ctx context.Context, env *Env, path, passphraseFile string) (ssh
 		signer, err := sshkeys.LoadSigner(path, pass)
 		if err == nil {
 			return signer, nil
+		}
+		if errors.Is(err, sshkeys.ErrUnsupportedKey) {
+			return nil, failure(fmt.Sprintf("git-bbkey cannot use %s: %v", path, err),
+				"convert it to OpenSSH's own format (keeps the key): ssh-keygen -p -f "+path)
 		}
 		env.Prompter.Say("Bad passphrase, try again.")
 	}

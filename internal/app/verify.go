@@ -80,7 +80,8 @@ type verifyJSON struct {
 	Message     string  `json:"message"`
 	ElapsedMs   int64   `json:"elapsedMs"`
 
-	hint []string
+	hint   []string
+	pinned bool // the host key was added to known_hosts in this run
 }
 
 // verifyTarget is a target before the SSH check: either ready to dial or
@@ -337,6 +338,7 @@ func verifyTargets(ctx context.Context, env *Env, opts verifyOptions, targets []
 			pinner.say(endpointKey(t.target.Host, t.target.Port))
 		}
 		res.hint = verifyHints(r.Status, t, keyPath)
+		res.pinned = r.HostKeyAdded
 	}
 	return results
 }
