@@ -128,8 +128,13 @@ func cmdBBAccessKey(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// bbfail N STATUS [RETRY-AFTER]: the next N REST calls answer STATUS.
+// bbfail [-method M] N STATUS [RETRY-AFTER|html]: the next N REST calls
+// (with method M only, if given) answer STATUS.
 func cmdBBFail(ts *testscript.TestScript, neg bool, args []string) {
+	method := ""
+	if len(args) > 2 && args[0] == "-method" {
+		method, args = args[1], args[2:]
+	}
 	if len(args) < 2 {
 		ts.Fatalf("usage: bbfail N STATUS [RETRY-AFTER|html]")
 	}
@@ -146,7 +151,7 @@ func cmdBBFail(ts *testscript.TestScript, neg bool, args []string) {
 			retry = args[2]
 		}
 	}
-	sandboxOf(ts).FailNext(n, status, body, ctype, retry)
+	sandboxOf(ts).FailNextMethod(method, n, status, body, ctype, retry)
 }
 
 func fmtSscan(s string, v *int) (int, error) { return fmt.Sscan(s, v) }

@@ -48,6 +48,7 @@ func newApp(env *Env) *cli.App {
 			removeCommand(env),
 			verifyCommand(env),
 			setupCommand(env),
+			rotateCommand(env),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {

@@ -83,8 +83,10 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	delay := s.delay
 	fail := s.fail
-	if s.fail.n > 0 {
+	if s.fail.n > 0 && (s.fail.method == "" || s.fail.method == r.Method) {
 		s.fail.n--
+	} else {
+		fail.n = 0
 	}
 	s.mu.Unlock()
 	if delay > 0 {

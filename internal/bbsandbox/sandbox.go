@@ -167,6 +167,7 @@ type repoState struct {
 }
 
 type failPlan struct {
+	method                        string // "" = every method
 	n                             int
 	status                        int
 	body, contentType, retryAfter string
@@ -448,6 +449,14 @@ func (s *Server) FailNext(n int, status int, body string, contentType string, re
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.fail = failPlan{n: n, status: status, body: body, contentType: contentType, retryAfter: retryAfter}
+}
+
+// FailNextMethod is FailNext for requests with one HTTP method only (e.g.
+// "POST", to fail a registration but not the listing before it).
+func (s *Server) FailNextMethod(method string, n int, status int, body string, contentType string, retryAfter string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fail = failPlan{method: method, n: n, status: status, body: body, contentType: contentType, retryAfter: retryAfter}
 }
 
 // SetDelay makes every REST answer wait d (or until the client gives up).
