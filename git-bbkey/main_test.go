@@ -60,6 +60,7 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 			"bbuserkey":    cmdBBUserKey,
 			"bbaccesskey":  cmdBBAccessKey,
 			"bbfail":       cmdBBFail,
+			"bbssh":        cmdBBSSH,
 			"snapshot":     cmdSnapshot,
 			"unchanged":    cmdUnchanged,
 			"bbcount":      cmdBBCount,

@@ -4,7 +4,7 @@
 _git_bbkey ()
 {
 	local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
-	local commands="list backup generate add remove verify"
+	local commands="list backup generate add remove verify doctor setup rotate"
 	local w cmd=
 	for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
 		case " $commands " in *" $w "*) cmd=$w; break ;; esac
@@ -31,6 +31,19 @@ _git_bbkey ()
 	verify,--passphrase-file) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
 	verify,--timeout) return ;;
 	verify,--server) return ;;
+	doctor,--server) return ;;
+	setup,--server) return ;;
+	setup,--remote) return ;;
+	setup,--type|setup,-t) COMPREPLY=( $(compgen -W "ed25519 ecdsa rsa" -- "$cur") ); return ;;
+	setup,--file|setup,-f) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
+	setup,--label) return ;;
+	setup,--agent-lifetime) return ;;
+	setup,--timeout) return ;;
+	setup,--passphrase-file) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
+	rotate,--server) return ;;
+	rotate,--type|rotate,-t) COMPREPLY=( $(compgen -W "ed25519 ecdsa rsa" -- "$cur") ); return ;;
+	rotate,--timeout) return ;;
+	rotate,--passphrase-file) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
 	esac
 	local flags
 	case "$cmd" in
@@ -40,6 +53,9 @@ _git_bbkey ()
 	add) flags="--label --expiry-days --project --repo --permission --server --json --help" ;;
 	remove) flags="--yes --server --json --help" ;;
 	verify) flags="--all --key --passphrase-file --write --accept-new-host-key --timeout --json --server --help" ;;
+	doctor) flags="--server --json --help" ;;
+	setup) flags="--server --remote --type --file --new --label --ssh-config --agent --agent-lifetime --fix-remote --yes --timeout --no-passphrase --passphrase-file --json --help" ;;
+	rotate) flags="--yes --server --type --timeout --no-passphrase --passphrase-file --json --help" ;;
 	esac
 	case "$cur" in
 	-*) COMPREPLY=( $(compgen -W "$flags" -- "$cur") ) ;;

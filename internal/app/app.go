@@ -47,6 +47,7 @@ func newApp(env *Env) *cli.App {
 			addCommand(env),
 			removeCommand(env),
 			verifyCommand(env),
+			doctorCommand(env),
 			setupCommand(env),
 			rotateCommand(env),
 		},
