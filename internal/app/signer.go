@@ -32,8 +32,7 @@ func loadSigner(ctx context.Context, env *Env, path, passphraseFile string) (ssh
 		return signer, nil
 	}
 	if errors.Is(err, sshkeys.ErrUnsupportedKey) {
-		return nil, failure(fmt.Sprintf("git-bbkey cannot use %s: %v", path, err),
-			"convert it to OpenSSH's own format (keeps the key): ssh-keygen -p -f "+path)
+		return nil, unsupportedKey(path, err)
 	}
 	var missing *ssh.PassphraseMissingError
 	if !errors.As(err, &missing) {
@@ -71,12 +70,18 @@ func loadSigner(ctx context.Context, env *Env, path, passphraseFile string) (ssh
 			return signer, nil
 		}
 		if errors.Is(err, sshkeys.ErrUnsupportedKey) {
-			return nil, failure(fmt.Sprintf("git-bbkey cannot use %s: %v", path, err),
-				"convert it to OpenSSH's own format (keeps the key): ssh-keygen -p -f "+path)
+			return nil, unsupportedKey(path, err)
 		}
 		env.Prompter.Say("Bad passphrase, try again.")
 	}
 	return nil, failure(fmt.Sprintf("wrong passphrase for %s", path))
+}
+
+// unsupportedKey explains a key OpenSSH takes but git-bbkey cannot sign
+// with (encrypted PKCS#8, security keys), and how to convert it.
+func unsupportedKey(path string, err error) error {
+	return failure(fmt.Sprintf("git-bbkey cannot use %s: %v", path, err),
+		"convert it to OpenSSH's own format (keeps the key): ssh-keygen -p -f "+path)
 }
 
 func readPub(path string) (ssh.PublicKey, string, error) {
