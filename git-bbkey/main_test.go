@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,6 +36,7 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 	return testscript.Params{
 		Dir:                 dir,
 		RequireExplicitExec: true,
+		Condition:           toolCondition,
 		Setup: func(e *testscript.Env) error {
 			home := filepath.Join(e.WorkDir, "home")
 			if err := os.MkdirAll(home, 0o755); err != nil {
@@ -182,4 +184,21 @@ func cmdOnlyDir(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("%s has subdirectories %v, want exactly one", args[1], dirs)
 	}
 	ts.Setenv(args[0], filepath.Join(ts.MkAbs(args[1]), dirs[0]))
+}
+
+// toolCondition answers [tool:NAME]: whether an external program is
+// installed. Under BBKEY_REQUIRE_TOOLS=1 (CI) a missing tool is an error,
+// so a script can never skip there for want of it.
+func toolCondition(cond string) (bool, error) {
+	name, ok := strings.CutPrefix(cond, "tool:")
+	if !ok {
+		return false, fmt.Errorf("unknown condition %q", cond)
+	}
+	if _, err := exec.LookPath(name); err == nil {
+		return true, nil
+	}
+	if os.Getenv(testutil.RequireEnv) == "1" {
+		return false, fmt.Errorf("required tool %q is not installed (%s=1)", name, testutil.RequireEnv)
+	}
+	return false, nil
 }
