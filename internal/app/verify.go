@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -87,10 +88,14 @@ type verifyJSON struct {
 // verifyTarget is a target before the SSH check: either ready to dial or
 // already decided (bad-url).
 type verifyTarget struct {
-	remote  string
-	raw     string
-	target  sshverify.Target
-	base    string // Bitbucket base URL when known, for host-key pinning
+	remote string
+	raw    string
+	target sshverify.Target
+	base   string // Bitbucket base URL of an https remote, for host-key pinning
+	// server is the Bitbucket base URL from --server, bbkey.url or the
+	// repository's https remote (else ""), for host-key pinning. It is
+	// looked up only when needed: the git config reads cost processes.
+	server  func() string
 	scpLike bool
 	failed  *verifyJSON
 }
@@ -191,11 +196,14 @@ func notRepoError(err error) error {
 // resolveTargets parses each URL and maps Bitbucket https remotes to their
 // SSH clone URL through the REST API.
 func resolveTargets(ctx context.Context, env *Env, serverFlag string, raw [][2]string) []verifyTarget {
-	base, _ := serverURL(ctx, env, serverFlag)
+	server := sync.OnceValue(func() string {
+		base, _ := serverURL(ctx, env, serverFlag)
+		return base
+	})
 	var clients = map[string]*bitbucket.Client{}
 	out := make([]verifyTarget, len(raw))
 	for i, r := range raw {
-		vt := verifyTarget{remote: r[0], raw: r[1], base: base}
+		vt := verifyTarget{remote: r[0], raw: r[1], server: server}
 		u, err := gitremote.Parse(r[1])
 		if err != nil {
 			vt.failed = &verifyJSON{Status: string(sshverify.StatusBadURL), Message: err.Error(),
@@ -381,8 +389,13 @@ func (p *hostKeyPinner) decide(ctx context.Context, host string, port int, key s
 	where := knownHostsName(host, port)
 	base := ""
 	for _, t := range p.targets {
-		if t.target.Host == host && t.target.Port == port && t.base != "" {
-			base = t.base
+		if t.target.Host != host || t.target.Port != port {
+			continue
+		}
+		if base = t.base; base == "" && t.server != nil {
+			base = t.server()
+		}
+		if base != "" {
 			break
 		}
 	}

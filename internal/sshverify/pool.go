@@ -51,6 +51,12 @@ type pool struct {
 	failed  *failure      // a dial failure every later target shares
 	changed chan struct{} // closed (and replaced) when a slot frees up
 	closed  bool
+
+	// whoami names the key's owner, the same for every target on this
+	// endpoint: the first target asks, the others wait for its answer.
+	whoOnce sync.Once
+	whoDone chan struct{} // closed when who is set
+	who     string        // "" when the server did not say
 }
 
 type conn struct {

@@ -279,8 +279,8 @@ func (v *verifier) timeoutResult(ctx context.Context, t Target, ep endpoint) Res
 }
 
 // run does the work for one target on a shared connection.
-func (v *verifier) run(ctx context.Context, p *pool, ep endpoint, path string, t Target) Result {
-	res := Result{Target: t}
+func (v *verifier) run(ctx context.Context, p *pool, ep endpoint, path string, t Target) (res Result) {
+	res = Result{Target: t}
 	l, fail := p.acquire(ctx)
 	if fail != nil {
 		fail.fill(&res)
@@ -293,12 +293,37 @@ func (v *verifier) run(ctx context.Context, p *pool, ep endpoint, path string, t
 	res.HostKey = l.c.hostKey
 
 	// whoami is Bitbucket's: it names the key's owner. Anything else
-	// (no such command, an error) just leaves User empty.
-	if out, _, err := l.run(ctx, "whoami", nil); err == nil {
-		res.User = strings.TrimSpace(out)
-	} else if ctx.Err() != nil {
-		return v.timeoutResult(ctx, t, ep)
+	// (no such command, an error) just leaves User empty. The answer is
+	// the same for every target on the endpoint, so it is asked once.
+	asker := false
+	p.whoOnce.Do(func() { p.whoDone, asker = make(chan struct{}), true })
+	if asker {
+		out, _, err := l.run(ctx, "whoami", nil)
+		if err == nil {
+			p.who = strings.TrimSpace(out)
+		}
+		close(p.whoDone)
+		if err != nil && ctx.Err() != nil {
+			return v.timeoutResult(ctx, t, ep)
+		}
 	}
+	// Every verdict reached on the connection names the user.
+	waitWho := func() bool {
+		if !asker {
+			select {
+			case <-p.whoDone:
+			case <-ctx.Done():
+				return false
+			}
+		}
+		res.User = p.who
+		return true
+	}
+	defer func() {
+		if res.Status != StatusTimeout && !waitWho() {
+			res = v.timeoutResult(ctx, t, ep)
+		}
+	}()
 
 	if t.HostOnly {
 		res.Status = StatusOK
@@ -340,6 +365,9 @@ func (v *verifier) run(ctx context.Context, p *pool, ep endpoint, path string, t
 		}
 	}
 
+	if !waitWho() {
+		return v.timeoutResult(ctx, t, ep)
+	}
 	res.Status = StatusOK
 	who := "authenticated"
 	if res.User != "" {
