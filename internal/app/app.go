@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -73,10 +74,18 @@ func newApp(env *Env) *cli.App {
 
 func onUsageError(c *cli.Context, err error, isSubcommand bool) error {
 	name := "git bbkey"
-	if c != nil && c.Command != nil && c.Command.Name != "" {
+	if c != nil && c.Command != nil && c.Command.Name != "" && c.Command.Name != c.App.Name {
 		name += " " + c.Command.Name
 	}
-	return usageError(err.Error(), fmt.Sprintf("run '%s -h' for the options", name))
+	return usageError(flagMessage(err.Error()), fmt.Sprintf("run '%s -h' for the options", name))
+}
+
+var singleDashFlag = regexp.MustCompile(`(: )-([A-Za-z0-9][A-Za-z0-9-]+)$`)
+
+// flagMessage writes long flags the way the user typed them (--name), not
+// the way Go's flag package reports them (-name).
+func flagMessage(msg string) string {
+	return singleDashFlag.ReplaceAllString(msg, "${1}--${2}")
 }
 
 // maxArgs says how many positional arguments a command takes (-1: any).
@@ -130,7 +139,12 @@ func reorderArgs(a *cli.App, args []string) []string {
 		case strings.HasPrefix(arg, "-") && arg != "-":
 			flags = append(flags, arg)
 			name := strings.TrimLeft(arg, "-")
-			if !strings.Contains(name, "=") && takesValue[name] && j+1 < len(rest) {
+			if !strings.Contains(name, "=") && takesValue[name] {
+				if j+1 >= len(rest) {
+					// End with it, alone, so that the parser reports the
+					// missing value instead of taking an argument for it.
+					return append(append([]string{}, args[:i+1]...), flags...)
+				}
 				j++
 				flags = append(flags, rest[j])
 			}

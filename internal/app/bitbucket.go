@@ -22,7 +22,7 @@ func serverFlag() cli.Flag {
 }
 
 // errNoServer means no Bitbucket URL could be found anywhere.
-var errNoServer = failure("no Bitbucket server URL",
+var errNoServer = usageError("no Bitbucket server URL",
 	"pass --server https://bitbucket.example.com, or run: git config --global bbkey.url https://bitbucket.example.com")
 
 // defaultRemoteName is bbkey.remote, else origin.

@@ -161,7 +161,7 @@ func newPassphrase(env *Env, noPassphrase bool, file string) ([]byte, error) {
 	case file != "":
 		pw, err := prompt.ReadPassphraseFile(env.absPath(file))
 		if err != nil {
-			return nil, usageError(err.Error(), "give a readable file whose first line is the passphrase")
+			return nil, usageError(err.Error(), "give a readable file whose first line is the passphrase (--passphrase-file FILE)")
 		}
 		return pw, nil
 	case env.Prompter.CanPrompt():

@@ -79,7 +79,8 @@ func readPublicKey(ctx context.Context, env *Env, arg string) (*publicKeyInput, 
 				return nil, failure(fmt.Sprintf("public key %s is missing", path),
 					fmt.Sprintf("recreate it from the private key: ssh-keygen -y -f %s > %s", strings.TrimSuffix(path, ".pub"), path))
 			}
-			return nil, failure(fmt.Sprintf("cannot read %s: %v", path, unwrapPathError(err)))
+			return nil, failure(fmt.Sprintf("cannot read %s: %v", path, unwrapPathError(err)),
+				"give the path of a public key file, e.g. ~/.ssh/id_ed25519.pub (see git bbkey list)")
 		}
 		data = b
 	}

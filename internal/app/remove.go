@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/crypto/ssh"
@@ -49,6 +50,10 @@ func keyMatcher(ctx context.Context, env *Env, arg string) (func(bitbucket.SSHKe
 	if fingerprintPattern.MatchString(arg) {
 		want := bitbucket.NormalizeFingerprint(arg)
 		return func(k bitbucket.SSHKey) bool { return registeredFingerprint(k) == want }, want, nil
+	}
+	if strings.HasPrefix(arg, "SHA256:") || strings.HasPrefix(arg, "MD5:") {
+		return nil, "", usageError(fmt.Sprintf("%q is not a SHA256 fingerprint", arg),
+			"copy it from git bbkey list --server (SHA256: followed by 43 characters), or give the key's id or .pub file")
 	}
 	key, err := readPublicKey(ctx, env, arg)
 	if err != nil {

@@ -172,7 +172,7 @@ func runRotate(ctx context.Context, env *Env, opts rotateOptions) error {
 			return err
 		}
 	}
-	target, err := setupTarget(ctx, env, setupOptions{}, s.base, &setupReport{})
+	target, _, err := bitbucketRemote(ctx, env, "", s.base)
 	if err != nil {
 		return err
 	}
@@ -198,7 +198,7 @@ func runRotate(ctx context.Context, env *Env, opts rotateOptions) error {
 	progress("Backed up the old key to %s", backupDir)
 	j := &rotateJournal{KeyPath: oldPath, TmpPath: tmpPath, BackupDir: backupDir, NewFingerprint: newKey.Fingerprint}
 	for _, k := range oldIDs {
-		j.OldKeyIDs = append(j.OldKeyIDs, k.ID)
+		j.OldKeys = append(j.OldKeys, journalKey{ID: k.ID, Fingerprint: registeredFingerprint(k), Label: k.Label})
 	}
 	if err := j.save(sshDir); err != nil {
 		return failuref(err, leftBehind)
@@ -275,11 +275,17 @@ func keyTypeFromPub(pub ssh.PublicKey) string {
 // rotateJournal records a rotation past its backup, so that an interrupted
 // run is finished, never repeated: the moves, then the old key's deletion.
 type rotateJournal struct {
-	KeyPath        string `json:"keyPath"`
-	TmpPath        string `json:"tmpPath"`
-	BackupDir      string `json:"backupDir"`
-	NewFingerprint string `json:"newFingerprint"`
-	OldKeyIDs      []int  `json:"oldKeyIds"`
+	KeyPath        string       `json:"keyPath"`
+	TmpPath        string       `json:"tmpPath"`
+	BackupDir      string       `json:"backupDir"`
+	NewFingerprint string       `json:"newFingerprint"`
+	OldKeys        []journalKey `json:"oldKeys"`
+}
+
+type journalKey struct {
+	ID          int    `json:"id"`
+	Fingerprint string `json:"fingerprint"`
+	Label       string `json:"label"`
 }
 
 const rotateJournalName = ".git-bbkey-rotate.json"
@@ -340,15 +346,15 @@ func finishRotation(ctx context.Context, env *Env, s *session, j *rotateJournal,
 
 	// Only now the old key leaves Bitbucket.
 	var removed *removeResult
-	for _, id := range j.OldKeyIDs {
-		if err := s.DeleteUserKey(ctx, id); err != nil {
+	for _, k := range j.OldKeys {
+		if err := s.DeleteUserKey(ctx, k.ID); err != nil {
 			e := s.apiError(err)
-			e.Hints = append([]string{fmt.Sprintf("the new key is in place and works; run git bbkey rotate again to remove the old one (id %d)", id)}, e.Hints...)
+			e.Hints = append([]string{fmt.Sprintf("the new key is in place and works; run git bbkey rotate again to remove the old one (id %d)", k.ID)}, e.Hints...)
 			return nil, e
 		}
-		removed = &removeResult{Status: "removed", Kind: "user", ID: id,
-			Message: fmt.Sprintf("removed the old key (id %d) from %s", id, s.base)}
-		progress("Removed the old key from Bitbucket (id %d).", id)
+		removed = &removeResult{Status: "removed", Kind: "user", ID: k.ID, Fingerprint: k.Fingerprint, Label: k.Label,
+			Message: fmt.Sprintf("removed the old key %s (id %d) from %s", k.Fingerprint, k.ID, s.base)}
+		progress("Removed the old key %s from Bitbucket (id %d).", k.Fingerprint, k.ID)
 	}
 	if err := os.Remove(filepath.Join(sshDir, rotateJournalName)); err != nil && !os.IsNotExist(err) {
 		return removed, failuref(err)

@@ -130,6 +130,11 @@ func runSetup(ctx context.Context, env *Env, opts setupOptions) error {
 	if base == "" {
 		return errNoServer
 	}
+	if opts.Remote != "" {
+		if _, err := gitremote.LookupRemote(env.Dir, opts.Remote); err != nil {
+			return usageError(fmt.Sprintf("no remote %q here", opts.Remote), "list them with: git remote -v")
+		}
+	}
 
 	sshDir, err := env.sshDir()
 	if err != nil {
@@ -159,7 +164,8 @@ func runSetup(ctx context.Context, env *Env, opts setupOptions) error {
 		return err
 	}
 	if s == nil {
-		return setupManual(env, opts, base, pubIn, rep)
+		target, _, _ := bitbucketRemote(ctx, env, opts.Remote, base)
+		return setupManual(env, opts, base, pubIn, target, rep)
 	}
 	label := opts.Label
 	if label == "" {
@@ -211,21 +217,15 @@ func runSetup(ctx context.Context, env *Env, opts setupOptions) error {
 		rep.step("host key", hostKeyText(rep.HostKey, vt))
 		if target != nil {
 			rep.Verify = &res
-			if res.Status != string(sshverify.StatusOK) {
-				rep.step("verify", res.Status+": "+res.Message)
-				printSetup(env, opts.JSON, rep)
-				for _, h := range res.hint {
-					fmt.Fprintf(env.Stderr, "hint: %s\n", h)
-				}
-				return errSilentFailure
+		}
+		if res.Status != string(sshverify.StatusOK) {
+			step := "ssh check"
+			if target != nil {
+				step = "verify"
 			}
-		} else if res.Status != string(sshverify.StatusOK) {
-			rep.step("ssh check", res.Status+": "+res.Message)
+			rep.step(step, res.Status+": "+res.Message)
 			printSetup(env, opts.JSON, rep)
-			for _, h := range res.hint {
-				fmt.Fprintf(env.Stderr, "hint: %s\n", h)
-			}
-			return errSilentFailure
+			return &Error{Code: exitFailure, Msg: fmt.Sprintf("the key did not verify (%s)", res.Status), Hints: res.hint}
 		}
 
 		// 6. the ssh config block for this host.
@@ -380,52 +380,68 @@ func setupKey(ctx context.Context, env *Env, opts setupOptions, sshDir string, r
 
 // setupManual is step 4 without credentials: the key, the page and the
 // command to run next; exit 0.
-func setupManual(env *Env, opts setupOptions, base string, key *publicKeyInput, rep *setupReport) error {
+func setupManual(env *Env, opts setupOptions, base string, key *publicKeyInput, target *verifyTarget, rep *setupReport) error {
+	// Without credentials setup cannot see that the key got registered, so
+	// the next step is the check that needs none: verify pins the host key
+	// and proves the key works.
+	next := "git bbkey verify ssh://git@HOST:7999/PROJECT/REPO.git   (your repository's SSH clone URL)"
+	if target != nil {
+		next = "git bbkey verify " + target.target.URL
+		if target.remote != "" && target.raw == target.target.URL {
+			next = "git bbkey verify " + target.remote
+		}
+	}
 	rep.Manual = &manualStep{
 		PublicKey: key.Text(),
 		Page:      base + "/plugins/servlet/ssh/account/keys/add",
-		Next:      "git bbkey setup --yes",
+		Next:      next,
 	}
 	rep.step("registration", "no Bitbucket credentials: add the key by hand (below), then run: "+rep.Manual.Next)
 	printSetup(env, opts.JSON, rep)
 	if !opts.JSON {
 		fmt.Fprintf(env.Stdout, "\nYour public key (copy all of this line):\n%s\n\nPaste it at: %s\nThen run:    %s\n",
 			rep.Manual.PublicKey, rep.Manual.Page, rep.Manual.Next)
-		fmt.Fprintln(env.Stderr, "hint: or set BITBUCKET_TOKEN, or let git store your Bitbucket password (git credential), and run setup again")
+		fmt.Fprintln(env.Stderr, "hint: or give git bbkey credentials (BITBUCKET_TOKEN, or your password through git credential) and run: git bbkey setup --yes")
 	}
 	return nil
 }
 
-// setupTarget finds the remote to verify: a Bitbucket remote of the
-// repository in the working directory, switched from https to SSH with
-// --fix-remote (or a yes on the terminal). nil when there is none.
-func setupTarget(ctx context.Context, env *Env, opts setupOptions, base string, rep *setupReport) (*verifyTarget, error) {
-	name := opts.Remote
+// bitbucketRemote finds the remote to verify (NAME, else bbkey.remote,
+// else origin) when it points at a Bitbucket repository, mapped to its SSH
+// URL. It changes nothing; nil when there is no such remote.
+func bitbucketRemote(ctx context.Context, env *Env, name, base string) (*verifyTarget, *gitremote.URL, error) {
 	if name == "" {
 		var err error
 		if name, err = defaultRemoteName(ctx, env); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	r, err := gitremote.LookupRemote(env.Dir, name)
 	if err != nil {
-		if opts.Remote != "" {
-			return nil, failure(fmt.Sprintf("no remote %q here", opts.Remote), "list them with: git remote -v")
-		}
-		return nil, nil
+		return nil, nil, nil
 	}
-	raw := firstURL(r)
-	u, err := gitremote.Parse(raw)
+	u, err := gitremote.Parse(firstURL(r))
 	if err != nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if _, _, _, ok := u.BitbucketRepo(); !ok {
-		return nil, nil
+		return nil, nil, nil
 	}
-	vt := resolveTargets(ctx, env, base, [][2]string{{name, raw}})[0]
+	vt := resolveTargets(ctx, env, base, [][2]string{{name, firstURL(r)}})[0]
 	if vt.failed != nil {
-		return nil, failure(vt.failed.Message, vt.failed.hint...)
+		return nil, nil, failure(vt.failed.Message, vt.failed.hint...)
 	}
+	return &vt, u, nil
+}
+
+// setupTarget is bitbucketRemote, with an https remote switched to SSH
+// after --fix-remote (or a yes on the terminal).
+func setupTarget(ctx context.Context, env *Env, opts setupOptions, base string, rep *setupReport) (*verifyTarget, error) {
+	target, u, err := bitbucketRemote(ctx, env, opts.Remote, base)
+	if target == nil || err != nil {
+		return nil, err
+	}
+	vt, name, raw := *target, target.remote, u.Raw // Raw hides a password
 	if u.Scheme != "ssh" {
 		fix := opts.FixRemote
 		if !fix && env.Prompter.CanPrompt() && !opts.JSON {

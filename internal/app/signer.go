@@ -24,7 +24,7 @@ func loadSigner(ctx context.Context, env *Env, path, passphraseFile string) (ssh
 	if passphraseFile != "" {
 		var err error
 		if pass, err = prompt.ReadPassphraseFile(env.absPath(passphraseFile)); err != nil {
-			return nil, usageError(err.Error())
+			return nil, usageError(err.Error(), "give a readable file whose first line is the passphrase (--passphrase-file FILE)")
 		}
 	}
 	signer, err := sshkeys.LoadSigner(path, pass)
@@ -41,7 +41,8 @@ func loadSigner(ctx context.Context, env *Env, path, passphraseFile string) (ssh
 				"create one with git bbkey generate, or name another with --key PATH")
 		}
 		if passphraseFile != "" {
-			return nil, failure(fmt.Sprintf("cannot unlock %s with the passphrase from %s", path, passphraseFile))
+			return nil, failure(fmt.Sprintf("cannot unlock %s with the passphrase from %s", path, passphraseFile),
+				"check the file's first line; ssh-keygen -y -f "+path+" asks for the passphrase and shows whether it is right")
 		}
 		return nil, failuref(err)
 	}

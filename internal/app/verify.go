@@ -203,7 +203,7 @@ func resolveTargets(ctx context.Context, env *Env, serverFlag string, raw [][2]s
 	var clients = map[string]*bitbucket.Client{}
 	out := make([]verifyTarget, len(raw))
 	for i, r := range raw {
-		vt := verifyTarget{remote: r[0], raw: r[1], server: server}
+		vt := verifyTarget{remote: r[0], raw: redactURL(r[1]), server: server}
 		u, err := gitremote.Parse(r[1])
 		if err != nil {
 			vt.failed = &verifyJSON{Status: string(sshverify.StatusBadURL), Message: err.Error(),
@@ -346,6 +346,9 @@ func verifyTargets(ctx context.Context, env *Env, opts verifyOptions, targets []
 			pinner.say(endpointKey(t.target.Host, t.target.Port))
 		}
 		res.hint = verifyHints(r.Status, t, keyPath)
+		if h := pinner.unchecked[endpointKey(t.target.Host, t.target.Port)]; h != "" && r.Status == sshverify.StatusHostUnknown {
+			res.hint = append(res.hint, h)
+		}
 		res.pinned = r.HostKeyAdded
 	}
 	return results
@@ -368,7 +371,10 @@ type hostKeyPinner struct {
 	accept  bool
 	targets []verifyTarget
 	notes   map[string]string
-	said    map[string]bool
+	// unchecked holds, per host, the hint for a host key that could not be
+	// checked against Bitbucket's published fingerprint.
+	unchecked map[string]string
+	said      map[string]bool
 }
 
 func (p *hostKeyPinner) say(key string) {
@@ -383,7 +389,7 @@ func (p *hostKeyPinner) say(key string) {
 
 func (p *hostKeyPinner) decide(ctx context.Context, host string, port int, key ssh.PublicKey) (bool, string, error) {
 	if p.notes == nil {
-		p.notes = map[string]string{}
+		p.notes, p.unchecked = map[string]string{}, map[string]string{}
 	}
 	fp := ssh.FingerprintSHA256(key)
 	where := knownHostsName(host, port)
@@ -399,6 +405,8 @@ func (p *hostKeyPinner) decide(ctx context.Context, host string, port int, key s
 			break
 		}
 	}
+	// why says, for host-unknown, what kept us from checking the key.
+	why := "no Bitbucket URL is known to check it against"
 	if base != "" {
 		published, trusted, err := publishedHostKey(ctx, p.env, base, host)
 		switch {
@@ -407,7 +415,16 @@ func (p *hostKeyPinner) decide(ctx context.Context, host string, port int, key s
 			return true, "matches the fingerprint published at " + base + "/rest/ssh/1.0/settings", nil
 		case err == nil && trusted && published != "":
 			return false, "", fmt.Errorf("%w: the server offered %s, but %s publishes %s", sshverify.ErrHostKeyMismatch, fp, base, published)
+		case err != nil:
+			why = fmt.Sprintf("its fingerprint could not be read from %s/rest/ssh/1.0/settings (%v)", base, err)
+			if bitbucket.IsKind(err, bitbucket.KindUnauthorized) {
+				p.unchecked[endpointKey(host, port)] = "Bitbucket shows its SSH settings only with credentials: set BITBUCKET_TOKEN (or store your password with git credential) and run again"
+			}
+		default:
+			why = fmt.Sprintf("%s does not publish it over verified HTTPS for this host", base)
 		}
+	} else {
+		p.unchecked[endpointKey(host, port)] = "or set the Bitbucket URL (git config --global bbkey.url https://…) so the key is checked against what the server publishes"
 	}
 	if p.accept {
 		p.notes[endpointKey(host, port)] = fmt.Sprintf("Added the host key of %s (%s) to ~/.ssh/known_hosts (--accept-new-host-key).", where, fp)
@@ -425,7 +442,7 @@ func (p *hostKeyPinner) decide(ctx context.Context, host string, port int, key s
 		}
 		return false, "not accepted on the terminal", nil
 	}
-	return false, fmt.Sprintf("the host key of %s (%s) is not in ~/.ssh/known_hosts", where, fp), nil
+	return false, fmt.Sprintf("%s key %s was not checked: %s", keyTypeName(key), fp, why), nil
 }
 
 func knownHostsName(host string, port int) string {
@@ -479,8 +496,7 @@ func verifyHints(st sshverify.Status, t verifyTarget, keyPath string) []string {
 	case sshverify.StatusKeyRejected:
 		return []string{"register the key with Bitbucket: git bbkey add " + keyPath + ".pub"}
 	case sshverify.StatusHostUnknown:
-		return []string{"compare the fingerprint with your Bitbucket admin, then run again with --accept-new-host-key",
-			"or set the Bitbucket URL (git config --global bbkey.url https://…) so the key is checked against what the server publishes"}
+		return []string{"compare the fingerprint with your Bitbucket admin, then run again with --accept-new-host-key"}
 	case sshverify.StatusHostMismatch:
 		return []string{"do not continue until you know why: compare with the fingerprint in Bitbucket's administration (Server settings > SSH) or ask your admin",
 			fmt.Sprintf("if the server's key really changed, remove the old entry with: ssh-keygen -R '%s'", knownHostsName(t.target.Host, t.target.Port))}
@@ -504,25 +520,23 @@ func verifyHints(st sshverify.Status, t verifyTarget, keyPath string) []string {
 }
 
 func reportVerify(env *Env, asJSON bool, results []verifyJSON) error {
-	allOK := true
-	for _, r := range results {
-		if r.Status != string(sshverify.StatusOK) {
-			allOK = false
-		}
-	}
 	if asJSON {
 		if err := writeJSON(env.Stdout, struct {
 			Results []verifyJSON `json:"results"`
 		}{results}); err != nil {
 			return err
 		}
-	} else {
-		for _, r := range results {
-			name := r.URL
-			if r.Remote != nil {
-				name = *r.Remote + " " + r.URL
-			}
-			if r.Status == string(sshverify.StatusOK) {
+	}
+	failed := 0
+	var hints []string
+	seen := map[string]bool{}
+	for _, r := range results {
+		name := r.URL
+		if r.Remote != nil {
+			name = *r.Remote + " " + r.URL
+		}
+		if r.Status == string(sshverify.StatusOK) {
+			if !asJSON {
 				var parts []string
 				if r.User != nil {
 					parts = append(parts, "as "+*r.User)
@@ -534,16 +548,26 @@ func reportVerify(env *Env, asJSON bool, results []verifyJSON) error {
 					parts = append(parts, "write access")
 				}
 				fmt.Fprintf(env.Stdout, "ok: %s (%s, %d ms)\n", name, strings.Join(parts, ", "), r.ElapsedMs)
-				continue
 			}
+			continue
+		}
+		failed++
+		if !asJSON {
 			fmt.Fprintf(env.Stdout, "%s: %s: %s\n", r.Status, name, r.Message)
-			for _, h := range r.hint {
-				fmt.Fprintf(env.Stderr, "hint: %s\n", h)
+		}
+		for _, h := range r.hint {
+			if !seen[h] {
+				seen[h] = true
+				hints = append(hints, h)
 			}
 		}
 	}
-	if !allOK {
-		return errSilentFailure
+	if failed == 0 {
+		return nil
 	}
-	return nil
+	msg := fmt.Sprintf("%d of %d targets did not verify", failed, len(results))
+	if len(results) == 1 {
+		msg = fmt.Sprintf("the key did not verify (%s)", results[0].Status)
+	}
+	return &Error{Code: exitFailure, Msg: msg, Hints: hints}
 }

@@ -61,6 +61,10 @@ func NewPassphrase(p Prompter) ([]byte, error) {
 func ReadPassphraseFile(path string) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
 		return nil, fmt.Errorf("cannot read passphrase file %q: %w", path, err)
 	}
 	if i := bytes.IndexByte(data, '\n'); i >= 0 {
