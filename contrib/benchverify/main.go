@@ -151,13 +151,8 @@ func bench(ctx context.Context, tb *benchTB, cfg config) {
 	}
 
 	logf("starting sshd and creating %d repositories…", cfg.repos)
-	// sshd runs every command through the login shell, and bash started by
-	// sshd reads ~/.bashrc even for `bash -c`: a heavy one (root's here runs
-	// `pyenv init`, ~1-3 s, and pyenv's rehash lock serialises concurrent
-	// sessions) would be timed instead of git-bbkey and OpenSSH. Point the
-	// sessions' HOME at an empty directory, as for both tools alike.
-	srvHome := tb.TempDir()
-	srv := sshdtest.Start(tb, sshdtest.Options{ExtraConfig: []string{"SetEnv HOME=" + srvHome}})
+	// sshdtest gives sessions an empty HOME, so a heavy ~/.bashrc is not timed.
+	srv := sshdtest.Start(tb, sshdtest.Options{})
 	keyDir := tb.TempDir()
 	keyFile := filepath.Join(keyDir, "id_ed25519")
 	output(ctx, tb, cfg.cmdTimeout, "", nil, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "benchverify", "-f", keyFile)

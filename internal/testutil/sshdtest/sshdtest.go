@@ -156,6 +156,13 @@ func (s *Server) run(sshd string, opts Options) error {
 		"PermitTTY no",
 		"PrintMotd no",
 		"LoginGraceTime 30",
+		// sshd runs each command through the login shell, and bash reads
+		// the account's ~/.bashrc even then: an empty HOME keeps whatever
+		// the machine's user set up there (pyenv, say) out of every session.
+		"SetEnv HOME=" + filepath.Join(s.Dir, "session-home"),
+	}
+	if err := os.MkdirAll(filepath.Join(s.Dir, "session-home"), 0o700); err != nil {
+		return err
 	}
 	if opts.MaxSessions > 0 {
 		config = append(config, "MaxSessions "+strconv.Itoa(opts.MaxSessions))
