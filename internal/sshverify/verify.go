@@ -137,6 +137,12 @@ func Verify(ctx context.Context, targets []Target, opts Options) []Result {
 	}
 	v := &verifier{opts: opts, kh: kh, clock: newPauseClock(), pools: map[endpoint]*pool{},
 		decisions: map[string]*failure{}, added: map[string]bool{}}
+	v.perEndpoint = map[endpoint]int{}
+	for _, t := range targets {
+		if ep, _, err := v.resolve(t); err == nil {
+			v.perEndpoint[ep]++
+		}
+	}
 	var wg sync.WaitGroup
 	for i := range targets {
 		wg.Add(1)
@@ -159,10 +165,12 @@ func Verify(ctx context.Context, targets []Target, opts Options) []Result {
 }
 
 type verifier struct {
-	opts     Options
-	kh       *knownHosts
-	clock    *pauseClock
-	promptMu sync.Mutex // one OnUnknownHost at a time
+	opts Options
+	// perEndpoint counts the targets on each endpoint, set before any runs.
+	perEndpoint map[endpoint]int
+	kh          *knownHosts
+	clock       *pauseClock
+	promptMu    sync.Mutex // one OnUnknownHost at a time
 
 	decisions map[string]*failure // host:port → nil (accepted) or the rejection; under promptMu
 
@@ -294,27 +302,40 @@ func (v *verifier) run(ctx context.Context, p *pool, ep endpoint, path string, t
 
 	// whoami is Bitbucket's: it names the key's owner. Anything else
 	// (no such command, an error) just leaves User empty. The answer is
-	// the same for every target on the endpoint, so it is asked once.
+	// the same for every target on the endpoint, so it is asked once, on a
+	// channel of its own, while this target goes on with its repository.
 	asker := false
 	p.whoOnce.Do(func() { p.whoDone, asker = make(chan struct{}), true })
 	if asker {
-		out, _, err := l.run(ctx, "whoami", nil)
-		if err == nil {
-			p.who = strings.TrimSpace(out)
+		ask := func(l *lease) {
+			if out, _, err := l.run(ctx, "whoami", nil); err == nil {
+				p.who = strings.TrimSpace(out)
+			}
 		}
-		close(p.whoDone)
-		if err != nil && ctx.Err() != nil {
-			return v.timeoutResult(ctx, t, ep)
+		if v.perEndpoint[ep] < v.opts.MaxSessionsPerConn {
+			// A session slot is free: ask alongside, saving a round trip.
+			go func() {
+				defer close(p.whoDone)
+				if wl, fail := p.acquire(ctx); fail == nil {
+					ask(wl)
+					wl.release()
+				}
+			}()
+		} else {
+			// Every slot is taken by targets: ask first, on this lease.
+			ask(l)
+			close(p.whoDone)
+			if ctx.Err() != nil {
+				return v.timeoutResult(ctx, t, ep)
+			}
 		}
 	}
 	// Every verdict reached on the connection names the user.
 	waitWho := func() bool {
-		if !asker {
-			select {
-			case <-p.whoDone:
-			case <-ctx.Done():
-				return false
-			}
+		select {
+		case <-p.whoDone:
+		case <-ctx.Done():
+			return false
 		}
 		res.User = p.who
 		return true
