@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -16,6 +15,8 @@ import (
 	"github.com/skeema/knownhosts"
 	"golang.org/x/crypto/ssh"
 	xknownhosts "golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/git-bbkey/git-bbkey/internal/safefile"
 )
 
 // KnownHostLine is the known_hosts line for key at host:port, without a
@@ -246,40 +247,9 @@ func (kh *knownHosts) add(host string, port int, key ssh.PublicKey) error {
 	if kh.file == "" {
 		return errors.New("no known_hosts file to record the host key in")
 	}
-	if err := appendKnownHost(kh.file, KnownHostLine(host, port, key)); err != nil {
+	if err := safefile.AppendLine(kh.file, KnownHostLine(host, port, key), 0o644); err != nil {
 		return err
 	}
 	kh.added[knownhosts.Normalize(addr)] = key
-	return nil
-}
-
-// appendKnownHost adds one line with O_APPEND, never rewriting the file;
-// when the file does not end in a newline one is written first.
-func appendKnownHost(file, line string) error {
-	f, err := os.OpenFile(file, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return fmt.Errorf("open known hosts file for appending: %w", err)
-	}
-	buf := line + "\n"
-	if r, err := os.Open(file); err == nil {
-		if st, err := r.Stat(); err == nil && st.Size() > 0 {
-			last := make([]byte, 1)
-			if _, err := r.ReadAt(last, st.Size()-1); err == nil && last[0] != '\n' {
-				buf = "\n" + buf
-			} else if err != nil && err != io.EOF {
-				r.Close()
-				f.Close()
-				return fmt.Errorf("read known hosts file: %w", err)
-			}
-		}
-		r.Close()
-	}
-	if _, err := f.WriteString(buf); err != nil {
-		f.Close()
-		return fmt.Errorf("append to known hosts file: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("append to known hosts file: %w", err)
-	}
 	return nil
 }
