@@ -152,6 +152,15 @@ func openSession(ctx context.Context, env *Env, serverFlag string, needCreds boo
 	if base == "" {
 		return nil, errNoServer
 	}
+	if env.sessions == nil { // an Env built by hand in a test
+		env.sessions = &sessionCache{}
+	}
+	cache := env.sessions
+	cache.mu.Lock()
+	defer cache.mu.Unlock()
+	if s := cache.m[base]; s != nil {
+		return s, nil
+	}
 	hc, err := httpClient(ctx, env, base)
 	if err != nil {
 		return nil, err
@@ -183,7 +192,21 @@ func openSession(ctx context.Context, env *Env, serverFlag string, needCreds boo
 	if err != nil {
 		return nil, clientError(err, base)
 	}
+	if cache.m == nil {
+		cache.m = map[string]*session{}
+	}
+	cache.m[base] = s
 	return s, nil
+}
+
+// readClient is a client for reading (settings, clone links): with the
+// run's credentials when there are any (authenticated), else anonymous.
+func readClient(ctx context.Context, env *Env, base string) (c *bitbucket.Client, authenticated bool, err error) {
+	if s, err := openSession(ctx, env, base, false); err == nil && s != nil {
+		return s.Client, true, nil
+	}
+	c, err = anonymousClient(ctx, env, base)
+	return c, false, err
 }
 
 // refuseInsecure stops credentials from being asked for at all when they

@@ -237,13 +237,14 @@ func (d *doctor) findServer(serverFlag string) {
 func (d *doctor) fetchSettings() {
 	ctx, cancel := context.WithTimeout(d.ctx, doctorHTTPTimeout)
 	defer cancel()
-	var c *bitbucket.Client
-	d.settingsOf = "anonymously"
-	if s, err := openSession(ctx, d.env, d.base, false); err == nil && s != nil {
-		c, d.settingsOf = s.Client, "with credentials"
-	} else if c, err = anonymousClient(ctx, d.env, d.base); err != nil {
+	c, authenticated, err := readClient(ctx, d.env, d.base)
+	if err != nil {
 		d.settingsEr = err
 		return
+	}
+	d.settingsOf = "anonymously"
+	if authenticated {
+		d.settingsOf = "with credentials"
 	}
 	d.settings, d.settingsEr = c.SSHSettings(ctx)
 	d.settingsOK = d.settingsEr == nil

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/git-bbkey/git-bbkey/internal/gitconfig"
@@ -29,6 +30,16 @@ type Env struct {
 	Git      string    // git binary
 	Random   io.Reader // key material
 	Version  string
+
+	// sessions holds one Bitbucket session per base URL for this run, so
+	// git credential fill (which may ask the user) runs once per server.
+	// A pointer, so that copies of the Env share it.
+	sessions *sessionCache
+}
+
+type sessionCache struct {
+	mu sync.Mutex
+	m  map[string]*session
 }
 
 // SystemEnv is the real environment of the process.
@@ -47,6 +58,7 @@ func SystemEnv(version string) *Env {
 		Git:      "git",
 		Random:   rand.Reader,
 		Version:  versionString(version),
+		sessions: &sessionCache{},
 	}
 }
 

@@ -242,10 +242,8 @@ func cloneURLOverSSH(ctx context.Context, env *Env, u *gitremote.URL, clients ma
 	}
 	c := clients[base]
 	if c == nil {
-		s, err := openSession(ctx, env, base, false)
-		if err == nil && s != nil {
-			c = s.Client
-		} else if c, err = anonymousClient(ctx, env, base); err != nil {
+		var err error
+		if c, _, err = readClient(ctx, env, base); err != nil {
 			return "", base, err
 		}
 		clients[base] = c
@@ -470,10 +468,8 @@ func publishedHostKey(ctx context.Context, env *Env, base, sshHost string) (fp s
 	if v, ok, _ := env.config().GetURLMatch(ctx, "http.sslVerify", base); (ok && isFalse(v)) || env.Getenv("GIT_SSL_NO_VERIFY") != "" {
 		return "", false, nil
 	}
-	var c *bitbucket.Client
-	if s, err := openSession(ctx, env, base, false); err == nil && s != nil {
-		c = s.Client
-	} else if c, err = anonymousClient(ctx, env, base); err != nil {
+	c, _, err := readClient(ctx, env, base)
+	if err != nil {
 		return "", false, err
 	}
 	settings, err := c.SSHSettings(ctx)
