@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -86,7 +87,7 @@ func readPublicKey(ctx context.Context, env *Env, arg string) (*publicKeyInput, 
 	}
 	pub, comment, err := sshkeys.ParsePublicKeyLine(data)
 	if err != nil {
-		if errorsIs(err, sshkeys.ErrPrivateKey) {
+		if errors.Is(err, sshkeys.ErrPrivateKey) {
 			return nil, failure(fmt.Sprintf("%s is a private key; only the public key is ever sent", source),
 				"give the .pub file instead, for example: git bbkey add ~/.ssh/id_ed25519.pub")
 		}

@@ -85,11 +85,9 @@ func runRotate(ctx context.Context, env *Env, opts rotateOptions) error {
 		return err
 	}
 	sshDir := filepath.Dir(oldPath)
-	lockCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	unlock, err := safefile.Lock(lockCtx, filepath.Join(sshDir, ".git-bbkey.lock"))
-	cancel()
+	unlock, err := lockSSHDir(ctx, sshDir)
 	if err != nil {
-		return failure("another git bbkey setup or rotate is running for this ~/.ssh", "wait for it to finish, then run again")
+		return err
 	}
 	defer unlock()
 	progress := func(format string, args ...any) {

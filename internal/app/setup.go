@@ -143,11 +143,9 @@ func runSetup(ctx context.Context, env *Env, opts setupOptions) error {
 	if _, err := safefile.MkdirPrivate(sshDir); err != nil {
 		return failuref(err)
 	}
-	lockCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	unlock, err := safefile.Lock(lockCtx, filepath.Join(sshDir, ".git-bbkey.lock"))
-	cancel()
+	unlock, err := lockSSHDir(ctx, sshDir)
 	if err != nil {
-		return failure("another git bbkey setup is running for this ~/.ssh", "wait for it to finish, then run again")
+		return err
 	}
 	defer unlock()
 
@@ -251,6 +249,18 @@ func runSetup(ctx context.Context, env *Env, opts setupOptions) error {
 	}
 	printSetup(env, opts.JSON, rep)
 	return nil
+}
+
+// lockSSHDir keeps setup and rotate runs on one ~/.ssh from stepping on
+// each other, waiting a while for a run that holds the lock.
+func lockSSHDir(ctx context.Context, sshDir string) (unlock func(), err error) {
+	lockCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	unlock, err = safefile.Lock(lockCtx, filepath.Join(sshDir, ".git-bbkey.lock"))
+	if err != nil {
+		return nil, failure("another git bbkey setup or rotate is running for "+sshDir, "wait for it to finish, then run again")
+	}
+	return unlock, nil
 }
 
 func deref(s *string, def string) string {

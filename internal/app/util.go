@@ -9,8 +9,6 @@ import (
 	"strings"
 )
 
-func errorsIs(err, target error) bool { return errors.Is(err, target) }
-
 // redactURL hides a password written into a URL (https://user:pw@host/…)
 // before the URL is shown anywhere, even when the URL does not parse.
 func redactURL(raw string) string {
