@@ -57,9 +57,9 @@ func runBackup(ctx context.Context, env *Env, opts backupOptions) error {
 	if err != nil {
 		return err
 	}
-	keys, err := sshkeys.FindKeyPairs(sshDir)
+	keys, err := findKeys(sshDir)
 	if err != nil {
-		return failuref(err)
+		return err
 	}
 	dir, copied, err := backupFiles(env, sshDir, keyFiles(keys))
 	if err != nil {

@@ -29,7 +29,7 @@ var errNoServer = usageError("no Bitbucket server URL",
 func defaultRemoteName(ctx context.Context, env *Env) (string, error) {
 	name, err := env.configValue(ctx, "bbkey.remote")
 	if err != nil {
-		return "", failuref(err)
+		return "", err
 	}
 	if name == "" {
 		name = "origin"
@@ -45,7 +45,7 @@ func serverURL(ctx context.Context, env *Env, flag string) (string, error) {
 	}
 	v, err := env.configValue(ctx, "bbkey.url")
 	if err != nil {
-		return "", failuref(err)
+		return "", err
 	}
 	if v != "" {
 		return normalizeBaseURL(v)
@@ -101,12 +101,12 @@ func httpClient(ctx context.Context, env *Env, base string) (*http.Client, error
 	if ca := env.Getenv("GIT_SSL_CAINFO"); ca != "" {
 		ts.CAInfo = ca
 	} else if v, ok, err := cfg.GetURLMatch(ctx, "http.sslCAInfo", base); err != nil {
-		return nil, failuref(err)
+		return nil, configError(err)
 	} else if ok {
 		ts.CAInfo = env.absPath(v)
 	}
 	if v, ok, err := cfg.GetURLMatch(ctx, "http.sslVerify", base); err != nil {
-		return nil, failuref(err)
+		return nil, configError(err)
 	} else if ok && isFalse(v) {
 		ts.InsecureSkipVerify = true
 	}

@@ -92,7 +92,16 @@ func (e *Env) config() *gitconfig.Reader {
 // configValue returns a git config value, "" when unset.
 func (e *Env) configValue(ctx context.Context, key string) (string, error) {
 	v, _, err := e.config().Get(ctx, key)
-	return v, err
+	if err != nil {
+		return "", configError(err)
+	}
+	return v, nil
+}
+
+// configError is git config failing as a whole (a broken config file, no
+// git): git's own message names the file and line.
+func configError(err error) error {
+	return failuref(err, "fix the file git names above (git config --global --edit opens yours), then run again")
 }
 
 // absPath resolves a user-given path against the working directory and

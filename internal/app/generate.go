@@ -112,7 +112,7 @@ func keyTypeOrDefault(ctx context.Context, env *Env, flag string) (string, error
 	}
 	v, err := env.configValue(ctx, "bbkey.keyType")
 	if err != nil {
-		return "", failuref(err)
+		return "", err
 	}
 	if v == "" {
 		return "ed25519", nil
@@ -140,7 +140,7 @@ func commentOrEmail(ctx context.Context, env *Env, flag string) (string, error) 
 	}
 	email, err := env.configValue(ctx, "user.email")
 	if err != nil {
-		return "", failuref(err)
+		return "", err
 	}
 	if email == "" {
 		return "", failure("git config user.email is not set, and it is the key's comment",

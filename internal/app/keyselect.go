@@ -18,7 +18,7 @@ import (
 func defaultKeyPath(ctx context.Context, env *Env) (string, error) {
 	v, err := env.configValue(ctx, "bbkey.keyFile")
 	if err != nil {
-		return "", failuref(err)
+		return "", err
 	}
 	if v != "" {
 		return env.absPath(v), nil
@@ -35,6 +35,16 @@ func defaultKeyPath(ctx context.Context, env *Env) (string, error) {
 	}
 	return "", failure(fmt.Sprintf("no SSH key in %s", dir),
 		"create one: git bbkey generate (or git bbkey setup to do everything)")
+}
+
+// findKeys is sshkeys.FindKeyPairs with the next step when the directory
+// cannot be read.
+func findKeys(dir string) ([]sshkeys.Key, error) {
+	keys, err := sshkeys.FindKeyPairs(dir)
+	if err != nil {
+		return nil, failuref(err, fmt.Sprintf("check that %s is a directory you can read: ls -ld %s", dir, dir))
+	}
+	return keys, nil
 }
 
 // publicKeyInput is a public key read from a file or stdin.

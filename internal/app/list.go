@@ -75,9 +75,9 @@ func runList(ctx context.Context, env *Env, opts listOptions) error {
 	if err != nil {
 		return err
 	}
-	keys, err := sshkeys.FindKeyPairs(dir)
+	keys, err := findKeys(dir)
 	if err != nil {
-		return failuref(err, fmt.Sprintf("check that %s is a readable directory", dir))
+		return err
 	}
 	var registered map[string]bool
 	if opts.Server != "" {

@@ -323,17 +323,17 @@ func keyFromList(k sshkeys.Key) *generatedKey {
 }
 
 func setupKey(ctx context.Context, env *Env, opts setupOptions, sshDir string, rep *setupReport) (*generatedKey, error) {
-	keys, err := sshkeys.FindKeyPairs(sshDir)
+	keys, err := findKeys(sshDir)
 	if err != nil {
-		return nil, failuref(err)
+		return nil, err
 	}
 	if opts.File != "" {
 		path := env.absPath(opts.File)
 		keys = nil
 		if exists(path) {
-			found, err := sshkeys.FindKeyPairs(filepath.Dir(path))
+			found, err := findKeys(filepath.Dir(path))
 			if err != nil {
-				return nil, failuref(err)
+				return nil, err
 			}
 			for _, k := range found {
 				if k.PrivateKeyPath == path {
