@@ -18,7 +18,6 @@ import (
 
 	"github.com/git-bbkey/git-bbkey/internal/bitbucket"
 	"github.com/git-bbkey/git-bbkey/internal/gitremote"
-	"github.com/git-bbkey/git-bbkey/internal/prompt"
 	"github.com/git-bbkey/git-bbkey/internal/safefile"
 	"github.com/git-bbkey/git-bbkey/internal/sshconfig"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
@@ -189,7 +188,8 @@ func runSetup(ctx context.Context, env *Env, opts setupOptions) error {
 	if rep.Generated {
 		signer, err = sshkeys.LoadSigner(key.PrivateKeyPath, key.passphrase)
 	} else {
-		signer, err = loadSigner(ctx, env, key.PrivateKeyPath, opts.PassphraseFile)
+		// Keep the passphrase for --agent, which needs the key again.
+		signer, key.passphrase, err = unlockKey(ctx, env, key.PrivateKeyPath, opts.PassphraseFile)
 	}
 	if err != nil {
 		printSetup(env, opts.JSON, rep)
@@ -554,16 +554,8 @@ func setupAgent(ctx context.Context, env *Env, opts setupOptions, key *generated
 	pass := key.passphrase
 	if key.Encrypted && pass == nil {
 		var err error
-		switch {
-		case opts.PassphraseFile != "":
-			pass, err = prompt.ReadPassphraseFile(env.absPath(opts.PassphraseFile))
-		case env.Prompter.CanPrompt():
-			pass, err = env.Prompter.Secret(fmt.Sprintf("Enter passphrase for %s: ", key.PrivateKeyPath))
-		default:
-			return usageError("the key is encrypted and there is no terminal to ask for its passphrase", "pass --passphrase-file FILE")
-		}
-		if err != nil {
-			return failuref(err)
+		if _, pass, err = unlockKey(ctx, env, key.PrivateKeyPath, opts.PassphraseFile); err != nil {
+			return err
 		}
 	}
 	pem, err := os.ReadFile(key.PrivateKeyPath)

@@ -20,31 +20,39 @@ import (
 // unlocked, in order, with --passphrase-file, by the ssh-agent if it holds
 // this very key, or with a passphrase asked on the terminal.
 func loadSigner(ctx context.Context, env *Env, path, passphraseFile string) (ssh.Signer, error) {
+	signer, _, err := unlockKey(ctx, env, path, passphraseFile)
+	return signer, err
+}
+
+// unlockKey is loadSigner that also returns the passphrase that unlocked
+// the key (nil when it needed none, or the agent signs), so that a caller
+// that needs the key again does not ask twice.
+func unlockKey(ctx context.Context, env *Env, path, passphraseFile string) (ssh.Signer, []byte, error) {
 	var pass []byte
 	if passphraseFile != "" {
 		var err error
 		if pass, err = prompt.ReadPassphraseFile(env.absPath(passphraseFile)); err != nil {
-			return nil, usageError(err.Error(), "give a readable file whose first line is the passphrase (--passphrase-file FILE)")
+			return nil, nil, usageError(err.Error(), "give a readable file whose first line is the passphrase (--passphrase-file FILE)")
 		}
 	}
 	signer, err := sshkeys.LoadSigner(path, pass)
 	if err == nil {
-		return signer, nil
+		return signer, pass, nil
 	}
 	if errors.Is(err, sshkeys.ErrUnsupportedKey) {
-		return nil, unsupportedKey(path, err)
+		return nil, nil, unsupportedKey(path, err)
 	}
 	var missing *ssh.PassphraseMissingError
 	if !errors.As(err, &missing) {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, failure(fmt.Sprintf("private key %s does not exist", path),
+			return nil, nil, failure(fmt.Sprintf("private key %s does not exist", path),
 				"create one with git bbkey generate, or name another with --key PATH")
 		}
 		if passphraseFile != "" {
-			return nil, failure(fmt.Sprintf("cannot unlock %s with the passphrase from %s", path, passphraseFile),
+			return nil, nil, failure(fmt.Sprintf("cannot unlock %s with the passphrase from %s", path, passphraseFile),
 				"check the file's first line; ssh-keygen -y -f "+path+" asks for the passphrase and shows whether it is right")
 		}
-		return nil, failuref(err)
+		return nil, nil, failuref(err)
 	}
 	pub := missing.PublicKey
 	if pub == nil {
@@ -54,28 +62,28 @@ func loadSigner(ctx context.Context, env *Env, path, passphraseFile string) (ssh
 	}
 	if pub != nil {
 		if s := agentSigner(env, pub); s != nil {
-			return s, nil
+			return s, nil, nil
 		}
 	}
 	if !env.Prompter.CanPrompt() {
-		return nil, failure(fmt.Sprintf("%s is encrypted, the ssh-agent does not hold it, and there is no terminal to ask for its passphrase", path),
+		return nil, nil, failure(fmt.Sprintf("%s is encrypted, the ssh-agent does not hold it, and there is no terminal to ask for its passphrase", path),
 			"pass --passphrase-file FILE, or load it into your agent first: ssh-add "+path)
 	}
 	for tries := 0; tries < 3; tries++ {
 		pass, err := env.Prompter.Secret(fmt.Sprintf("Enter passphrase for %s: ", path))
 		if err != nil {
-			return nil, failuref(err)
+			return nil, nil, failuref(err)
 		}
 		signer, err := sshkeys.LoadSigner(path, pass)
 		if err == nil {
-			return signer, nil
+			return signer, pass, nil
 		}
 		if errors.Is(err, sshkeys.ErrUnsupportedKey) {
-			return nil, unsupportedKey(path, err)
+			return nil, nil, unsupportedKey(path, err)
 		}
 		env.Prompter.Say("Bad passphrase, try again.")
 	}
-	return nil, failure(fmt.Sprintf("wrong passphrase for %s", path))
+	return nil, nil, failure(fmt.Sprintf("wrong passphrase for %s", path))
 }
 
 // unsupportedKey explains a key OpenSSH takes but git-bbkey cannot sign
