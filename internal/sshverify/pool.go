@@ -235,6 +235,7 @@ func (p *pool) dial(ctx context.Context, c *conn) {
 		fail(classifyDialError(ctx, addr, err))
 		return
 	}
+	netConn = QuickAck(netConn)
 	// ssh.ClientConfig.Timeout covers only the TCP connect: a server that
 	// accepts and then says nothing is ended by closing the connection
 	// when the target's time runs out.
