@@ -40,17 +40,23 @@ func (e *sessionError) Unwrap() error { return e.err }
 func addrOf(ep endpoint) string { return net.JoinHostPort(ep.host, strconv.Itoa(ep.port)) }
 
 // pool holds the SSH connections to one endpoint. Targets lease a slot
-// (one session at a time) on a connection with room, or open a new
-// connection when all are full.
+// (one session at a time) on a connection with room, or wait for one:
+// a connection costs the server far more than a session (OpenSSH starts a
+// process and does a key exchange for it), so there is one connection
+// per wavesPerConn rounds of sessions the endpoint's targets need (want),
+// and more only once the server has refused a channel below the session
+// limit we assumed (spread).
 type pool struct {
-	v  *verifier
-	ep endpoint
+	v    *verifier
+	ep   endpoint
+	want int // connections worth opening for this endpoint's targets
 
 	mu      sync.Mutex
 	conns   []*conn
 	failed  *failure      // a dial failure every later target shares
 	changed chan struct{} // closed (and replaced) when a slot frees up
 	closed  bool
+	spread  bool // a connection allows fewer sessions than assumed
 
 	// whoami names the key's owner, the same for every target on this
 	// endpoint: the first target asks, the others wait for its answer.
@@ -66,6 +72,7 @@ type conn struct {
 	hostKey  ssh.PublicKey
 	capacity int // sessions we believe the server allows at once
 	inUse    int
+	unsynced int // sessions closed since the server last answered a request
 	dead     bool
 }
 
@@ -99,7 +106,7 @@ func (p *pool) acquire(ctx context.Context) (*lease, *failure) {
 			}
 		}
 		dial := false
-		if pick == nil && live < maxConnsPerHost {
+		if pick == nil && (live < p.want || p.spread && live < maxConnsPerHost) {
 			pick = &conn{ready: make(chan struct{}), capacity: p.v.opts.MaxSessionsPerConn}
 			p.conns = append(p.conns, pick)
 			dial = true
@@ -160,10 +167,33 @@ func (p *pool) refused(c *conn) (move bool) {
 	if c.inUse-1 < c.capacity {
 		c.capacity = c.inUse - 1
 	}
+	p.spread = true
 	return true
 }
 
 const maxSessionRetries = 8
+
+// closedSession notes that a session of ours on c has closed: the server
+// may not have freed its slot yet.
+func (p *pool) closedSession(c *conn) {
+	p.mu.Lock()
+	c.unsynced++
+	p.mu.Unlock()
+}
+
+func (p *pool) unsyncedCloses(c *conn) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return c.unsynced
+}
+
+// synced notes that the server has answered a request sent after n of
+// our closes on c, and so has handled them.
+func (p *pool) synced(c *conn, n int) {
+	p.mu.Lock()
+	c.unsynced = max(0, c.unsynced-n)
+	p.mu.Unlock()
+}
 
 // withSession opens a session for f. A channel the server refuses is
 // retried on another connection (opening one if needed): servers limit
@@ -176,11 +206,27 @@ func (l *lease) withSession(ctx context.Context, f func(*ssh.Session) error) err
 			err = f(s)
 			stop()
 			s.Close()
+			l.p.closedSession(l.c)
 			return err
 		}
 		var refused *ssh.OpenChannelError
 		if !errors.As(err, &refused) || attempt >= maxSessionRetries {
 			return &sessionError{err: err}
+		}
+		if n := l.p.unsyncedCloses(l.c); n > 0 {
+			// OpenSSH frees a session's slot only once it has handled
+			// our close of that channel, a moment after it came in: a
+			// channel opened right behind the close of another is
+			// refused though the slot is ours. A request the server
+			// must answer lets it catch up; then try again here. Only a
+			// refusal with no close of ours pending is taken for the
+			// server's limit (now and then OpenSSH lags even then; the
+			// extra connection that follows costs little).
+			if _, _, err := l.c.client.SendRequest("keepalive@openssh.com", true, nil); err != nil {
+				return &sessionError{err: err}
+			}
+			l.p.synced(l.c, n)
+			continue
 		}
 		if !l.p.refused(l.c) {
 			t := time.NewTimer(min(25*time.Millisecond<<attempt, 500*time.Millisecond))

@@ -39,11 +39,14 @@ type testServer struct {
 	authorized  [][]byte
 	repos       map[string]fakeRepo
 	user        string
-	maxSessions int  // per connection; beyond it channels are refused
-	silent      bool // accept TCP, then say nothing
-	silentCmd   bool // handshake fine, commands never answer
-	maxActive   int  // highest number of concurrent sessions seen on one connection
-	users       []string
+	maxSessions int // per connection; beyond it channels are refused
+	// lagging: like OpenSSH, a closed session's slot is freed only later,
+	// here when the connection next gets a keepalive request.
+	lagging   bool
+	silent    bool // accept TCP, then say nothing
+	silentCmd bool // handshake fine, commands never answer
+	maxActive int  // highest number of concurrent sessions seen on one connection
+	users     []string
 }
 
 func newSigner(t testing.TB, kind string) ssh.Signer {
@@ -140,7 +143,7 @@ func (s *testServer) url(path string) string {
 func (s *testServer) serve(c net.Conn) {
 	defer c.Close()
 	s.mu.Lock()
-	silent, silentCmd, maxSessions := s.silent, s.silentCmd, s.maxSessions
+	silent, silentCmd, maxSessions, lagging := s.silent, s.silentCmd, s.maxSessions, s.lagging
 	s.mu.Unlock()
 	if silent {
 		_, _ = io.Copy(io.Discard, c)
@@ -167,8 +170,17 @@ func (s *testServer) serve(c net.Conn) {
 	if err != nil {
 		return
 	}
-	go ssh.DiscardRequests(reqs)
-	var active atomic.Int32
+	var active, lagged atomic.Int32
+	go func() {
+		for req := range reqs {
+			if req.Type == "keepalive@openssh.com" {
+				active.Add(-lagged.Swap(0))
+			}
+			if req.WantReply {
+				req.Reply(false, nil)
+			}
+		}
+	}()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for nc := range chans {
@@ -198,7 +210,13 @@ func (s *testServer) serve(c net.Conn) {
 			defer wg.Done()
 			// Count the session as gone only once it is fully closed,
 			// as OpenSSH does.
-			defer active.Add(-1)
+			defer func() {
+				if lagging {
+					lagged.Add(1)
+				} else {
+					active.Add(-1)
+				}
+			}()
 			s.session(ch, chReqs, silentCmd)
 		}()
 	}

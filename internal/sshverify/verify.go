@@ -104,7 +104,10 @@ const (
 	defaultTimeout     = 15 * time.Second
 	defaultMaxSessions = 10
 	maxConnsPerHost    = 8
-	maxOutput          = 64 << 10
+	// wavesPerConn: a target queued behind this many rounds of sessions
+	// on a connection gets another connection instead.
+	wavesPerConn = 3
+	maxOutput    = 64 << 10
 )
 
 // Verify checks every target and returns the results in the order given.
@@ -232,7 +235,10 @@ func (v *verifier) poolFor(ep endpoint) *pool {
 	defer v.mu.Unlock()
 	p := v.pools[ep]
 	if p == nil {
-		p = &pool{v: v, ep: ep, changed: make(chan struct{})}
+		// Every target is a session (whoami is one more, asked once).
+		waves := (v.perEndpoint[ep] + 1 + v.opts.MaxSessionsPerConn - 1) / v.opts.MaxSessionsPerConn
+		want := min(max(1, (waves+wavesPerConn-1)/wavesPerConn), maxConnsPerHost)
+		p = &pool{v: v, ep: ep, want: want, changed: make(chan struct{})}
 		v.pools[ep] = p
 	}
 	return p
