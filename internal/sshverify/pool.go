@@ -72,7 +72,7 @@ type conn struct {
 	hostKey  ssh.PublicKey
 	capacity int // sessions we believe the server allows at once
 	inUse    int
-	unsynced int // sessions closed since the server last answered a request
+	closes   int // sessions of ours that have closed
 	dead     bool
 }
 
@@ -171,34 +171,29 @@ func (p *pool) refused(c *conn) (move bool) {
 	return true
 }
 
-const maxSessionRetries = 8
+const (
+	maxSessionRetries = 8
+	maxSyncs          = 3 // round trips to give OpenSSH to free a slot
+)
 
-// closedSession notes that a session of ours on c has closed: the server
-// may not have freed its slot yet.
+// closedSession notes that a session of ours on c has closed.
 func (p *pool) closedSession(c *conn) {
 	p.mu.Lock()
-	c.unsynced++
+	c.closes++
 	p.mu.Unlock()
 }
 
-func (p *pool) unsyncedCloses(c *conn) int {
+func (p *pool) hadCloses(c *conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return c.unsynced
-}
-
-// synced notes that the server has answered a request sent after n of
-// our closes on c, and so has handled them.
-func (p *pool) synced(c *conn, n int) {
-	p.mu.Lock()
-	c.unsynced = max(0, c.unsynced-n)
-	p.mu.Unlock()
+	return c.closes > 0
 }
 
 // withSession opens a session for f. A channel the server refuses is
 // retried on another connection (opening one if needed): servers limit
 // sessions per connection (OpenSSH MaxSessions) and that is no failure.
 func (l *lease) withSession(ctx context.Context, f func(*ssh.Session) error) error {
+	syncs := 0
 	for attempt := 0; ; attempt++ {
 		s, err := l.c.client.NewSession()
 		if err == nil {
@@ -213,19 +208,18 @@ func (l *lease) withSession(ctx context.Context, f func(*ssh.Session) error) err
 		if !errors.As(err, &refused) || attempt >= maxSessionRetries {
 			return &sessionError{err: err}
 		}
-		if n := l.p.unsyncedCloses(l.c); n > 0 {
-			// OpenSSH frees a session's slot only once it has handled
-			// our close of that channel, a moment after it came in: a
-			// channel opened right behind the close of another is
-			// refused though the slot is ours. A request the server
-			// must answer lets it catch up; then try again here. Only a
-			// refusal with no close of ours pending is taken for the
-			// server's limit (now and then OpenSSH lags even then; the
-			// extra connection that follows costs little).
+		if syncs < maxSyncs && l.p.hadCloses(l.c) {
+			// OpenSSH frees a session's slot only after it has handled
+			// our close of the channel and reaped the command, a moment
+			// after the close: a channel opened right behind the close of
+			// another is refused though we are within the limit. A
+			// request the server must answer gives it that moment; then
+			// try again here. On a connection where nothing has closed
+			// yet, a refusal is the server's limit.
 			if _, _, err := l.c.client.SendRequest("keepalive@openssh.com", true, nil); err != nil {
 				return &sessionError{err: err}
 			}
-			l.p.synced(l.c, n)
+			syncs++
 			continue
 		}
 		if !l.p.refused(l.c) {
