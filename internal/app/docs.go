@@ -60,14 +60,14 @@ Read with *git config*, so includes, -c and GIT_CONFIG_* work.
 **user.email**
 : the key comment.
 
-**http.sslCAInfo**, **http.<url>.sslCAInfo**, **http.sslVerify**
+**http.sslCAInfo**, **http.\<url\>.sslCAInfo**, **http.sslVerify**
 : TLS trust for the Bitbucket URL, as git uses them.
 
 # FILES
 
-**~/.ssh/** (0700), private keys (0600), **NAME.pub** (0644), **~/.ssh/key_backup/<UTC time>/** (0700),
+**~/.ssh/** (0700), private keys (0600), **NAME.pub** (0644), **~/.ssh/key_backup/\<UTC time\>/** (0700),
 **~/.ssh/known_hosts** (appended to, never rewritten), **~/.ssh/config** (only the block between
-*# BEGIN git-bbkey <host>* and *# END git-bbkey <host>*).
+*# BEGIN git-bbkey \<host\>* and *# END git-bbkey \<host\>*).
 
 # SECURITY
 
@@ -85,8 +85,31 @@ func ManPage() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	md = "% git-bbkey 1\n\n" + md + manExtra
+	md = "% git-bbkey 1\n\n" + escapeAngles(md) + manExtra
 	return string(md2man.Render([]byte(md))), nil
+}
+
+// escapeAngles keeps placeholders such as <UTC time> in the usage texts:
+// markdown takes them for HTML tags, and the man page would drop them.
+// Code blocks and `code spans` show "<" as it is and are left alone.
+func escapeAngles(md string) string {
+	lines := strings.Split(md, "\n")
+	fenced := false
+	for i, line := range lines {
+		if strings.HasPrefix(line, "```") {
+			fenced = !fenced
+			continue
+		}
+		if fenced {
+			continue
+		}
+		parts := strings.Split(line, "`")
+		for j := 0; j < len(parts); j += 2 {
+			parts[j] = strings.ReplaceAll(parts[j], "<", "\\<")
+		}
+		lines[i] = strings.Join(parts, "`")
+	}
+	return strings.Join(lines, "\n")
 }
 
 // flagInfo is what every completion needs to know of one flag.
