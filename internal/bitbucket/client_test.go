@@ -2,12 +2,17 @@ package bitbucket
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -648,6 +653,27 @@ func TestRedirectToAnotherHostKeepsCredentials(t *testing.T) {
 	}
 }
 
+// writeOtherCA writes a self-signed CA certificate that signed nothing.
+func writeOtherCA(t *testing.T) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "some other CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "other-ca.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func writeCAFile(t *testing.T, srv *httptest.Server) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "ca.pem")
@@ -687,6 +713,32 @@ func TestTLSTrust(t *testing.T) {
 	}
 	if _, err := newTestClient(t, srv.URL, nil, func(o *Options) { o.HTTPClient = hc }).SSHSettings(ctx); err != nil {
 		t.Errorf("with verification off: %v", err)
+	}
+
+	// As in git, http.sslCAInfo replaces the system roots: a server the
+	// system trusts is refused when CAInfo names another CA.
+	otherCA := writeOtherCA(t)
+	defer func(orig func() (*x509.CertPool, error)) { systemRoots = orig }(systemRoots)
+	systemRoots = func() (*x509.CertPool, error) {
+		p := x509.NewCertPool()
+		p.AddCert(srv.Certificate())
+		return p, nil
+	}
+	for _, c := range []struct {
+		caInfo string
+		ok     bool
+	}{{"", true}, {otherCA, false}} {
+		hc, err := NewHTTPClient(TLSSettings{CAInfo: c.caInfo}, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = newTestClient(t, srv.URL, BearerToken(f.token), func(o *Options) { o.HTTPClient = hc }).SSHSettings(ctx)
+		if c.ok && err != nil {
+			t.Errorf("trusted by the system roots, no CAInfo: %v", err)
+		}
+		if !c.ok && !errors.As(err, &unknown) {
+			t.Errorf("trusted by the system roots, CAInfo names another CA: err = %v, want an unknown authority error", err)
+		}
 	}
 
 	junk := filepath.Join(t.TempDir(), "junk.pem")

@@ -18,31 +18,34 @@ import (
 // verification off has to be asked for by name, so a forgotten field can
 // never mean "trust anyone".
 type TLSSettings struct {
-	CAInfo             string // PEM file of extra roots (http.sslCAInfo)
+	CAInfo             string // PEM file of the roots to trust instead of the system's (http.sslCAInfo)
 	InsecureSkipVerify bool   // http.sslVerify=false
 }
 
-// NewHTTPClient builds the client New uses by default: system roots (which
-// on Unix honour SSL_CERT_FILE and SSL_CERT_DIR) plus the certificates in
-// CAInfo, timeouts on every phase, and a redirect policy that never carries
-// credentials to another host.
+// systemRoots is x509.SystemCertPool; tests replace it.
+var systemRoots = x509.SystemCertPool
+
+// NewHTTPClient builds the client New uses by default: the system roots
+// (which on Unix honour SSL_CERT_FILE and SSL_CERT_DIR), or, as in git, only
+// the certificates in CAInfo when it is set; timeouts on every phase; and a
+// redirect policy that never carries credentials to another host.
 func NewHTTPClient(ts TLSSettings, timeout time.Duration) (*http.Client, error) {
 	if timeout <= 0 {
 		timeout = defaultTimeout
 	}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
+	var pool *x509.CertPool
 	if ts.CAInfo != "" {
 		pem, err := os.ReadFile(ts.CAInfo)
 		if err != nil {
 			return nil, fmt.Errorf("reading http.sslCAInfo: %w", err)
 		}
+		pool = x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
 			return nil, fmt.Errorf("no PEM certificates found in %q (http.sslCAInfo)", ts.CAInfo)
 		}
-	}
+	} else if sys, err := systemRoots(); err == nil {
+		pool = sys
+	} // else nil: crypto/tls uses the system roots itself, or fails clearly
 	tr := http.DefaultTransport.(*http.Transport).Clone() // keeps proxy settings from the environment
 	tr.DialContext = (&net.Dialer{Timeout: min(timeout, 10*time.Second), KeepAlive: 30 * time.Second}).DialContext
 	tr.TLSHandshakeTimeout = min(timeout, 10*time.Second)
