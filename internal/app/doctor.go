@@ -44,7 +44,8 @@ func doctorCommand(env *Env) *cli.Command {
 			"that fixes it: ~/.ssh and key file modes, missing key halves, keys that do not parse, key types " +
 			"Bitbucket refuses (DSA, RSA under 2048 bits), RSA keys with OpenSSH 8.8 or later (Bitbucket does not " +
 			"advertise server-sig-algs, so ssh will not sign with ssh-rsa), the ssh-agent, what ~/.ssh/config " +
-			"(read through ssh -G) sets for the Bitbucket SSH host, its known_hosts entry against the fingerprint " +
+			"(read through ssh -G) sets for the Bitbucket SSH host, its known_hosts entry (in the files ssh reads: " +
+			"UserKnownHostsFile) against the fingerprint " +
 			"Bitbucket publishes, whether SSH access is enabled on the server, and the URL form of each remote of the " +
 			"repository in the current directory. Never prompts and never writes anything. " +
 			"--json prints {\"checks\": [{\"name\", \"status\": \"ok|warn|fail|skip\", \"message\", \"fix\": " +
@@ -277,6 +278,7 @@ type sshEffective struct {
 	identityFiles  []string
 	identitiesOnly bool
 	pubkeyAlgos    []string
+	knownHosts     []string // UserKnownHostsFile, as written (~ not expanded)
 }
 
 // effectiveConfig runs `ssh -G` for host with ~/.ssh/config given
@@ -334,6 +336,8 @@ func parseSSHDashG(out []byte) *sshEffective {
 			e.identitiesOnly = val == "yes"
 		case "pubkeyacceptedalgorithms", "pubkeyacceptedkeytypes":
 			e.pubkeyAlgos = strings.Split(val, ",")
+		case "userknownhostsfile":
+			e.knownHosts = strings.Fields(val)
 		}
 	}
 	return e
@@ -703,8 +707,12 @@ func (d *doctor) checkKnownHosts() {
 	}
 	where := knownHostsName(d.sshHost, d.sshPort)
 	file := filepath.Join(d.sshDir, "known_hosts")
+	userFiles, fromConfig := d.sshKnownHostsFiles()
+	if !fromConfig {
+		userFiles = []string{file}
+	}
 	var files []string
-	for _, f := range append([]string{file}, systemKnownHosts()...) {
+	for _, f := range append(slices.Clone(userFiles), systemKnownHosts()...) {
 		if st, err := os.Stat(f); err == nil && st.Mode().IsRegular() {
 			files = append(files, f)
 		}
@@ -727,22 +735,38 @@ func (d *doctor) checkKnownHosts() {
 	if d.settingsOK && strings.HasPrefix(d.settings.Fingerprint, "SHA256:") {
 		published = d.settings.Fingerprint
 	}
+	pinFix := "git bbkey verify (pins the host key after checking it against the fingerprint Bitbucket publishes)"
+	in := ""
+	if fromConfig {
+		shown := make([]string, len(userFiles))
+		for i, f := range userFiles {
+			shown[i] = d.tilde(f)
+		}
+		in = fmt.Sprintf(" in %s (UserKnownHostsFile in ~/.ssh/config)", strings.Join(shown, " "))
+		if !slices.Contains(userFiles, file) {
+			// verify pins into ~/.ssh/known_hosts, which ssh does not read.
+			pinFix = fmt.Sprintf("add ~/.ssh/known_hosts, where git bbkey pins host keys, to the UserKnownHostsFile line for %s in ~/.ssh/config; then run: git bbkey verify", d.sshHost)
+		}
+	}
 	if len(known) == 0 {
-		d.add("known-hosts", doctorWarn, fmt.Sprintf("~/.ssh/known_hosts has no entry for %s: the first connection cannot check who answers", where),
-			"git bbkey verify (pins the host key after checking it against the fingerprint Bitbucket publishes)")
+		if fromConfig {
+			d.add("known-hosts", doctorWarn, fmt.Sprintf("ssh looks for the host key of %s%s and finds none: the first connection cannot check who answers", where, in), pinFix)
+			return
+		}
+		d.add("known-hosts", doctorWarn, fmt.Sprintf("~/.ssh/known_hosts has no entry for %s: the first connection cannot check who answers", where), pinFix)
 		return
 	}
 	var fps []string
 	for _, k := range known {
 		fp := ssh.FingerprintSHA256(k)
 		if fp == published {
-			d.add("known-hosts", doctorOK, fmt.Sprintf("%s is known (%s %s) and matches the fingerprint %s publishes", where, k.Type(), fp, d.base), "")
+			d.add("known-hosts", doctorOK, fmt.Sprintf("%s is known%s (%s %s) and matches the fingerprint %s publishes", where, in, k.Type(), fp, d.base), "")
 			return
 		}
 		fps = append(fps, fp)
 	}
 	if published == "" {
-		d.add("known-hosts", doctorOK, fmt.Sprintf("%s is known (%s); not compared with the server: its SSH settings could not be read", where, strings.Join(fps, ", ")), "")
+		d.add("known-hosts", doctorOK, fmt.Sprintf("%s is known%s (%s); not compared with the server: its SSH settings could not be read", where, in, strings.Join(fps, ", ")), "")
 		return
 	}
 	channel := ""
@@ -753,6 +777,28 @@ func (d *doctor) checkKnownHosts() {
 		fmt.Sprintf("the known_hosts entry for %s (%s) does not match the host key %s publishes (%s): the server's key changed, or someone is intercepting the connection%s",
 			where, strings.Join(fps, ", "), d.base, published, channel),
 		fmt.Sprintf("check the fingerprint with your Bitbucket admin first; if the key really changed: ssh-keygen -R '%s' && git bbkey verify", where))
+}
+
+// sshKnownHostsFiles returns the known_hosts files ssh reads for the
+// Bitbucket host when ~/.ssh/config sets UserKnownHostsFile to something
+// else than ssh's default (fromConfig), expanded as ssh would.
+func (d *doctor) sshKnownHostsFiles() (files []string, fromConfig bool) {
+	if d.sshConfig == "" {
+		return nil, false
+	}
+	e, err := d.effectiveConfig(d.sshHost, d.sshConfig)
+	if err != nil || e == nil || len(e.knownHosts) == 0 {
+		return nil, false
+	}
+	if defaults, _ := d.effectiveConfig(d.sshHost, ""); defaults == nil || doctorSameSet(e.knownHosts, defaults.knownHosts) {
+		return nil, false
+	}
+	for _, f := range e.knownHosts {
+		if p := d.expandSSHPath(f); p != "" {
+			files = append(files, p)
+		}
+	}
+	return files, len(files) > 0
 }
 
 // verifiedChannel tells whether the settings came over verified HTTPS (or
