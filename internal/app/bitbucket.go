@@ -54,7 +54,7 @@ func serverURL(ctx context.Context, env *Env, flag string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	remote, err := gitremote.LookupRemote(env.Dir, name)
+	remote, err := env.lookupRemote(ctx, name)
 	if err != nil {
 		return "", nil
 	}

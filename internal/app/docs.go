@@ -61,7 +61,10 @@ Read with *git config*, so includes, -c and GIT_CONFIG_* work.
 : the key comment.
 
 **http.sslCAInfo**, **http.\<url\>.sslCAInfo**, **http.sslVerify**
-: TLS trust for the Bitbucket URL, as git uses them.
+: TLS trust for the Bitbucket URL, as git uses them (sslCAInfo replaces the system roots).
+
+**url.\<base\>.insteadOf**
+: rewrites remote URLs, and URLs given to verify, as in git.
 
 # FILES
 

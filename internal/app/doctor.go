@@ -226,7 +226,7 @@ func (d *doctor) findServer(serverFlag string) {
 	if err != nil {
 		return
 	}
-	if r, err := gitremote.LookupRemote(d.env.Dir, name); err == nil {
+	if r, err := d.env.lookupRemote(d.ctx, name); err == nil {
 		if u, err := gitremote.Parse(firstURL(r)); err == nil && u.Scheme == "ssh" && !u.SCPLike && u.Port != 22 {
 			if _, _, _, ok := u.BitbucketRepo(); ok && (d.sshHost == "" || strings.EqualFold(d.sshHost, u.Host)) {
 				d.sshHost, d.sshPort = u.Host, u.Port
@@ -873,7 +873,7 @@ func (d *doctor) isBitbucketHost(host string) bool {
 }
 
 func (d *doctor) checkRemotes() {
-	remotes, err := gitremote.Remotes(d.env.Dir)
+	remotes, err := d.env.remotes(d.ctx)
 	if err != nil {
 		if errors.Is(err, gitremote.ErrNotRepository) {
 			d.add("remote", doctorSkip, "not inside a git repository", "")

@@ -35,6 +35,8 @@ type Env struct {
 	// git credential fill (which may ask the user) runs once per server.
 	// A pointer, so that copies of the Env share it.
 	sessions *sessionCache
+	// insteadOf holds the url.<base>.insteadOf rules, read once.
+	insteadOf *insteadOfCache
 }
 
 type sessionCache struct {
@@ -46,19 +48,20 @@ type sessionCache struct {
 func SystemEnv(version string) *Env {
 	dir, _ := os.Getwd()
 	return &Env{
-		Stdin:    os.Stdin,
-		Stdout:   os.Stdout,
-		Stderr:   os.Stderr,
-		Getenv:   os.Getenv,
-		Environ:  os.Environ,
-		Home:     os.UserHomeDir,
-		Now:      time.Now,
-		Dir:      dir,
-		Prompter: prompt.NewTerminal(os.Getenv, os.Stdin, os.Stderr),
-		Git:      "git",
-		Random:   rand.Reader,
-		Version:  versionString(version),
-		sessions: &sessionCache{},
+		Stdin:     os.Stdin,
+		Stdout:    os.Stdout,
+		Stderr:    os.Stderr,
+		Getenv:    os.Getenv,
+		Environ:   os.Environ,
+		Home:      os.UserHomeDir,
+		Now:       time.Now,
+		Dir:       dir,
+		Prompter:  prompt.NewTerminal(os.Getenv, os.Stdin, os.Stderr),
+		Git:       "git",
+		Random:    rand.Reader,
+		Version:   versionString(version),
+		sessions:  &sessionCache{},
+		insteadOf: &insteadOfCache{},
 	}
 }
 

@@ -130,7 +130,7 @@ func runSetup(ctx context.Context, env *Env, opts setupOptions) error {
 		return errNoServer
 	}
 	if opts.Remote != "" {
-		if _, err := gitremote.LookupRemote(env.Dir, opts.Remote); err != nil {
+		if _, err := env.lookupRemote(ctx, opts.Remote); err != nil {
 			return usageError(fmt.Sprintf("no remote %q here", opts.Remote), "list them with: git remote -v")
 		}
 	}
@@ -426,7 +426,7 @@ func bitbucketRemote(ctx context.Context, env *Env, name, base string) (*verifyT
 			return nil, nil, err
 		}
 	}
-	r, err := gitremote.LookupRemote(env.Dir, name)
+	r, err := env.lookupRemote(ctx, name)
 	if err != nil {
 		return nil, nil, nil
 	}

@@ -133,7 +133,7 @@ func runVerify(ctx context.Context, env *Env, opts verifyOptions) error {
 func verifyTargetNames(ctx context.Context, env *Env, opts verifyOptions) ([][2]string, error) {
 	var out [][2]string
 	if opts.All {
-		remotes, err := gitremote.Remotes(env.Dir)
+		remotes, err := env.remotes(ctx)
 		if err != nil {
 			return nil, notRepoError(err)
 		}
@@ -153,7 +153,7 @@ func verifyTargetNames(ctx context.Context, env *Env, opts verifyOptions) ([][2]
 		if err != nil {
 			return nil, err
 		}
-		r, err := gitremote.LookupRemote(env.Dir, name)
+		r, err := env.lookupRemote(ctx, name)
 		if err != nil {
 			if errors.Is(err, gitremote.ErrRemoteNotFound) {
 				return nil, failure(fmt.Sprintf("this repository has no remote %q", name),
@@ -166,14 +166,22 @@ func verifyTargetNames(ctx context.Context, env *Env, opts verifyOptions) ([][2]
 	}
 	for _, n := range names {
 		if !strings.ContainsAny(n, ":/\\@") {
-			if r, err := gitremote.LookupRemote(env.Dir, n); err == nil {
+			r, err := env.lookupRemote(ctx, n)
+			if err == nil {
 				out = append(out, [2]string{r.Name, firstURL(r)})
 				continue
+			}
+			if e := (*Error)(nil); errors.As(err, &e) {
+				return nil, err // git config failed: its message says where
 			}
 			return nil, usageError(fmt.Sprintf("%q is neither a remote of this repository nor a URL", n),
 				"list the remotes with git remote -v, or give a URL such as ssh://git@host:7999/proj/repo.git")
 		}
-		out = append(out, [2]string{"", n})
+		u, err := env.expandURL(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, [2]string{"", u})
 	}
 	return out, nil
 }

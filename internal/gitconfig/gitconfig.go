@@ -65,3 +65,22 @@ func (r *Reader) GetBool(ctx context.Context, key string) (value, set bool, err 
 func (r *Reader) GetURLMatch(ctx context.Context, key, url string) (string, bool, error) {
 	return r.run(ctx, "--get-urlmatch", key, url)
 }
+
+// GetRegexp returns every (key, value) whose key matches the extended
+// regular expression pattern, in git's order. Keys come as git prints
+// them: section and name in lower case, the subsection as written.
+func (r *Reader) GetRegexp(ctx context.Context, pattern string) ([][2]string, error) {
+	out, ok, err := r.run(ctx, "-z", "--get-regexp", pattern)
+	if err != nil || !ok {
+		return nil, err
+	}
+	var entries [][2]string
+	for _, entry := range strings.Split(out, "\x00") {
+		if entry == "" {
+			continue
+		}
+		key, value, _ := strings.Cut(entry, "\n")
+		entries = append(entries, [2]string{key, value})
+	}
+	return entries, nil
+}

@@ -18,7 +18,8 @@ func TestReaderUsesGitsOwnRules(t *testing.T) {
 		"[user]\n\temail = a@example.com\n"+
 			"[include]\n\tpath = "+inc+"\n"+
 			"[http \"https://bb.example.com\"]\n\tsslCAInfo = /ca.pem\n"+
-			"[http]\n\tsslVerify = false\n"), 0o644)
+			"[http]\n\tsslVerify = false\n"+
+			"[url \"ssh://git@BB.example.com:7999/\"]\n\tinsteadOf = bb:\n\tinsteadOf = https://bb.example.com/scm/\n"), 0o644)
 	env := []string{"HOME=" + home, "GIT_CONFIG_NOSYSTEM=1", "PATH=" + os.Getenv("PATH"),
 		"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=bbkey.remote", "GIT_CONFIG_VALUE_0=upstream"}
 	r := &Reader{Git: git, Dir: home, Env: env}
@@ -47,5 +48,14 @@ func TestReaderUsesGitsOwnRules(t *testing.T) {
 	}
 	if _, ok, err := r.Get(ctx, "bbkey.url"); ok || err != nil {
 		t.Fatalf("unset key: ok=%v err=%v", ok, err)
+	}
+
+	got, err := r.GetRegexp(ctx, `^url\..*\.insteadof$`)
+	want := [][2]string{{"url.ssh://git@BB.example.com:7999/.insteadof", "bb:"}, {"url.ssh://git@BB.example.com:7999/.insteadof", "https://bb.example.com/scm/"}}
+	if err != nil || len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("GetRegexp = %q, %v; want %q", got, err, want)
+	}
+	if got, err := r.GetRegexp(ctx, `^nosuch\.`); err != nil || len(got) != 0 {
+		t.Fatalf("GetRegexp with no match = %q, %v", got, err)
 	}
 }
