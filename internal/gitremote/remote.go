@@ -30,7 +30,8 @@ type Remote struct {
 // tree, a linked worktree, or a .git directory), sorted by name. GIT_DIR
 // is honoured as git does; a relative GIT_DIR is taken from dir.
 // Only the repository's own config is read (go-git ignores includes and
-// global settings).
+// global settings), and the URLs are as written there: url.<base>.insteadOf
+// is for the caller to apply, with every rule git has.
 func Remotes(dir string) ([]Remote, error) {
 	repo, err := open(dir)
 	if err != nil {
@@ -42,7 +43,14 @@ func Remotes(dir string) ([]Remote, error) {
 	}
 	remotes := make([]Remote, 0, len(cfg.Remotes))
 	for name, rc := range cfg.Remotes {
-		remotes = append(remotes, Remote{Name: name, URLs: append([]string(nil), rc.URLs...)})
+		// The URLs as written: go-git applies the repository's own
+		// url.<base>.insteadOf rules, and the caller applies git's full
+		// set (global ones too), which must happen once.
+		urls := rc.URLs
+		if raw := cfg.Raw.Section("remote").Subsection(name).Options.GetAll("url"); len(raw) > 0 {
+			urls = raw
+		}
+		remotes = append(remotes, Remote{Name: name, URLs: append([]string(nil), urls...)})
 	}
 	sort.Slice(remotes, func(i, j int) bool { return remotes[i].Name < remotes[j].Name })
 	return remotes, nil

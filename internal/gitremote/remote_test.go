@@ -72,15 +72,17 @@ func TestRemotes(t *testing.T) {
 	}
 }
 
-func TestRemotesInsteadOf(t *testing.T) {
+// The URLs come as written: applying url.<base>.insteadOf is the
+// caller's job (with git's full set of rules), and must happen once.
+func TestRemotesAsWritten(t *testing.T) {
 	dir := newRepo(t)
 	runGit(t, dir, "config", "url.ssh://git@bitbucket.example.com:7999/.insteadOf", "https://bitbucket.example.com/scm/")
 	r, err := LookupRemote(dir, "backup")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.URLs[0] != "ssh://git@bitbucket.example.com:7999/proj/repo.git" {
-		t.Errorf("insteadOf not applied: %q", r.URLs)
+	if r.URLs[0] != "https://bitbucket.example.com/scm/proj/repo.git" {
+		t.Errorf("URLs = %q, want the URL as written", r.URLs)
 	}
 }
 
