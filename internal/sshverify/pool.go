@@ -189,9 +189,11 @@ func (p *pool) hadCloses(c *conn) bool {
 	return c.closes > 0
 }
 
-// withSession opens a session for f. A channel the server refuses is
-// retried on another connection (opening one if needed): servers limit
-// sessions per connection (OpenSSH MaxSessions) and that is no failure.
+// withSession opens a session for f. A channel the server refuses is no
+// failure: after sessions of ours have closed on the connection, it is
+// retried there once the server has caught up; otherwise (servers limit
+// sessions per connection, OpenSSH's MaxSessions) on another connection,
+// opening one if needed.
 func (l *lease) withSession(ctx context.Context, f func(*ssh.Session) error) error {
 	syncs := 0
 	for attempt := 0; ; attempt++ {
