@@ -54,11 +54,19 @@ func serverURL(ctx context.Context, env *Env, flag string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	remote, err := env.lookupRemote(ctx, name)
+	// The URLs as written come first: an https remote names the server
+	// even when url.<base>.insteadOf sends git over SSH.
+	remote, err := gitremote.LookupRemote(env.Dir, name)
 	if err != nil {
 		return "", nil
 	}
-	for _, raw := range remote.URLs {
+	urls := remote.URLs
+	if rules, err := env.insteadOfRules(ctx); err == nil {
+		for _, u := range remote.URLs {
+			urls = append(urls, rewriteURL(u, rules))
+		}
+	}
+	for _, raw := range urls {
 		if u, err := gitremote.Parse(raw); err == nil {
 			if base, _, _, ok := u.BitbucketRepo(); ok && base != "" {
 				return base, nil
