@@ -9,9 +9,11 @@ import (
 )
 
 // Remote URLs as git uses them. url.<base>.insteadOf rewrites every URL
-// git fetches from, whether it comes from a remote or the command line;
-// go-git, which reads the remotes, knows nothing of it (nor of the global
-// config where such rules usually live), so the rules are read through git.
+// git fetches from, whether it comes from a remote or the command line.
+// go-git, which reads the remotes, would apply only the repository's own
+// rules, not the global ones where such rules usually live: gitremote
+// gives the URLs as written, and the full set of rules is read through git
+// and applied here, once.
 
 type insteadOf struct{ base, prefix string }
 
