@@ -32,6 +32,9 @@ type Target struct {
 	// HostOnly checks the host key, the authentication and whoami, and
 	// reads no repository (Path is then not needed).
 	HostOnly bool
+	// Push is where Options.Write opens git-receive-pack when that is not
+	// the target itself (a remote whose pushes go elsewhere); nil: here.
+	Push *Target
 }
 
 // Status is the outcome of one target (the values of the CLI contract).
@@ -162,6 +165,11 @@ func Verify(ctx context.Context, targets []Target, opts Options) []Result {
 		}
 		if ep, _, err := v.resolve(results[i].Target); err == nil && v.hostAdded(ep) {
 			results[i].HostKeyAdded = true
+		}
+		if push := results[i].Target.Push; push != nil && opts.Write {
+			if ep, _, err := v.resolve(*push); err == nil && v.hostAdded(ep) {
+				results[i].HostKeyAdded = true
+			}
 		}
 	}
 	return results
@@ -303,7 +311,14 @@ func (v *verifier) run(ctx context.Context, p *pool, ep endpoint, path string, t
 		}
 		return res
 	}
-	defer l.release()
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			l.release()
+		}
+	}
+	defer release()
 	res.HostKey = l.c.hostKey
 
 	// whoami is Bitbucket's: it names the key's owner. Anything else
@@ -374,8 +389,38 @@ func (v *verifier) run(ctx context.Context, p *pool, ep endpoint, path string, t
 	}
 	res.Refs = &refs
 
+	pushNote := ""
 	if v.opts.Write {
-		_, msg, err := l.advertisement(ctx, "git-receive-pack "+shellQuote(path))
+		wl, wep, wpath := l, ep, path
+		where := ""
+		if t.Push != nil {
+			pep, ppath, err := v.resolve(*t.Push)
+			if err != nil {
+				res.Status, res.Message = StatusBadURL, fmt.Sprintf("the push URL %s: %v", t.Push.URL, err)
+				return res
+			}
+			if pep != ep {
+				// Never hold two leases at once: targets waiting on each
+				// other's endpoints would deadlock.
+				release()
+				pl, fail := v.poolFor(pep).acquire(ctx)
+				if fail != nil {
+					fail.fill(&res)
+					res.Message = fmt.Sprintf("the push URL %s: %s", t.Push.URL, res.Message)
+					if ctx.Err() != nil && fail.status != StatusHostMismatch && fail.status != StatusHostUnknown {
+						return v.timeoutResult(ctx, t, ep)
+					}
+					return res
+				}
+				defer pl.release()
+				wl = pl
+			}
+			wep, wpath = pep, ppath
+			if pep != ep || ppath != path {
+				where = " (the push URL)"
+			}
+		}
+		_, msg, err := wl.advertisement(ctx, "git-receive-pack "+shellQuote(wpath))
 		if ctx.Err() != nil {
 			return v.timeoutResult(ctx, t, ep)
 		}
@@ -387,8 +432,14 @@ func (v *verifier) run(ctx context.Context, p *pool, ep endpoint, path string, t
 		res.Write = &w
 		if !w {
 			res.Status = StatusNoWriteAccess
-			res.Message = fmt.Sprintf("can read but not write %s on %s: %s", path, addrOf(ep), msg)
+			res.Message = fmt.Sprintf("can read %s on %s but not write %s on %s%s: %s", path, addrOf(ep), wpath, addrOf(wep), where, msg)
+			if where == "" {
+				res.Message = fmt.Sprintf("can read but not write %s on %s: %s", path, addrOf(ep), msg)
+			}
 			return res
+		}
+		if where != "" {
+			pushNote = fmt.Sprintf(", and write access to %s on %s%s", wpath, addrOf(wep), where)
 		}
 	}
 
@@ -401,10 +452,10 @@ func (v *verifier) run(ctx context.Context, p *pool, ep endpoint, path string, t
 		who = fmt.Sprintf("authenticated as %q", res.User)
 	}
 	access := "read access"
-	if v.opts.Write {
+	if v.opts.Write && pushNote == "" {
 		access = "read and write access"
 	}
-	res.Message = fmt.Sprintf("%s on %s; %s to %s (%d refs)", who, addrOf(ep), access, path, refs)
+	res.Message = fmt.Sprintf("%s on %s; %s to %s (%d refs)%s", who, addrOf(ep), access, path, refs, pushNote)
 	return res
 }
 

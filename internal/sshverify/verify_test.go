@@ -525,3 +525,71 @@ func TestKnownHostLine(t *testing.T) {
 		}
 	}
 }
+
+// A remote whose pushes go elsewhere (pushurl) is checked for writing
+// there, and for reading where it fetches from.
+func TestPushElsewhere(t *testing.T) {
+	srv, key, kh := fixture(t)
+	srv.addRepo("/proj/ro.git", fakeRepo{refs: repoRefs, readOnly: true})
+	srv.addRepo("/me/fork.git", fakeRepo{refs: repoRefs})
+	other := startServer(t)
+	other.authorize(key.PublicKey())
+	other.addRepo("/team/repo.git", fakeRepo{refs: repoRefs})
+	writeFile(t, kh, readFile(t, kh)+KnownHostLine(other.host, other.port, other.hostSigners[0].PublicKey())+"\n")
+	opts := Options{Signer: key, KnownHostsFile: kh, Write: true}
+
+	// Read-only where it fetches, writable where it pushes: ok.
+	r := Verify(context.Background(), []Target{{URL: srv.url("/proj/ro.git"), Push: &Target{URL: srv.url("/me/fork.git")}}}, opts)[0]
+	wantStatus(t, r, StatusOK)
+	if r.Write == nil || !*r.Write || !strings.Contains(r.Message, "write access to /me/fork.git") {
+		t.Errorf("write %v, message %q", r.Write, r.Message)
+	}
+	// The other way round: no-write-access, naming the push URL.
+	r = Verify(context.Background(), []Target{{URL: srv.url("/me/fork.git"), Push: &Target{URL: srv.url("/proj/ro.git")}}}, opts)[0]
+	wantStatus(t, r, StatusNoWriteAccess)
+	if !strings.Contains(r.Message, "not write /proj/ro.git") || !strings.Contains(r.Message, "(the push URL)") {
+		t.Errorf("message %q", r.Message)
+	}
+	// Pushes to another server: its own connection, host key and verdict.
+	r = Verify(context.Background(), []Target{{URL: srv.url("/proj/ro.git"), Push: &Target{URL: other.url("/team/repo.git")}}}, opts)[0]
+	wantStatus(t, r, StatusOK)
+	if other.accepts.Load() != 1 {
+		t.Errorf("the push server saw %d connections, want 1", other.accepts.Load())
+	}
+	r = Verify(context.Background(), []Target{{URL: srv.url("/proj/repo.git"), Push: &Target{URL: other.url("/team/none.git")}}}, opts)[0]
+	wantStatus(t, r, StatusNoWriteAccess)
+	writeFile(t, kh, KnownHostLine(srv.host, srv.port, srv.hostSigners[0].PublicKey())+"\n")
+	r = Verify(context.Background(), []Target{{URL: srv.url("/proj/repo.git"), Push: &Target{URL: other.url("/team/repo.git")}}}, opts)[0]
+	wantStatus(t, r, StatusHostUnknown)
+	if !strings.HasPrefix(r.Message, "the push URL "+other.url("/team/repo.git")+": ") {
+		t.Errorf("message %q", r.Message)
+	}
+	// Without --write the push URL is not contacted.
+	before := other.accepts.Load()
+	r = Verify(context.Background(), []Target{{URL: srv.url("/proj/repo.git"), Push: &Target{URL: other.url("/team/repo.git")}}}, Options{Signer: key, KnownHostsFile: kh})[0]
+	wantStatus(t, r, StatusOK)
+	if other.accepts.Load() != before {
+		t.Error("the push server was contacted without --write")
+	}
+}
+
+// Targets that fetch from one server and push to the other, both ways,
+// with one session per connection: no target holds one server's slot
+// while it waits for the other's.
+func TestPushCrossedNoDeadlock(t *testing.T) {
+	a, key, kh := fixture(t)
+	b := startServer(t)
+	b.authorize(key.PublicKey())
+	b.addRepo("/proj/repo.git", fakeRepo{refs: repoRefs})
+	writeFile(t, kh, readFile(t, kh)+KnownHostLine(b.host, b.port, b.hostSigners[0].PublicKey())+"\n")
+	var targets []Target
+	for i := 0; i < 4; i++ {
+		targets = append(targets,
+			Target{URL: a.url("/proj/repo.git"), Push: &Target{URL: b.url("/proj/repo.git")}},
+			Target{URL: b.url("/proj/repo.git"), Push: &Target{URL: a.url("/proj/repo.git")}})
+	}
+	res := Verify(context.Background(), targets, Options{Signer: key, KnownHostsFile: kh, Write: true, MaxSessionsPerConn: 1, Timeout: 10 * time.Second})
+	for _, r := range res {
+		wantStatus(t, r, StatusOK)
+	}
+}
