@@ -15,7 +15,11 @@ import (
 // gives the URLs as written, and the full set of rules is read through git
 // and applied here, once.
 
-type insteadOf struct{ base, prefix string }
+// insteadOf is one url.<base>.insteadOf (or, push, pushInsteadOf) rule.
+type insteadOf struct {
+	base, prefix string
+	push         bool
+}
 
 type insteadOfCache struct {
 	once  sync.Once
@@ -23,18 +27,24 @@ type insteadOfCache struct {
 	err   error
 }
 
-// insteadOfRules reads the url.<base>.insteadOf settings, once per run.
+// insteadOfRules reads the url.<base>.insteadOf and pushInsteadOf
+// settings, once per run.
 func (e *Env) insteadOfRules(ctx context.Context) ([]insteadOf, error) {
 	load := func() ([]insteadOf, error) {
-		entries, err := e.config().GetRegexp(ctx, `^url\..*\.insteadof$`)
+		entries, err := e.config().GetRegexp(ctx, `^url\..*\.(push)?insteadof$`)
 		if err != nil {
 			return nil, configError(err)
 		}
 		rules := make([]insteadOf, 0, len(entries))
 		for _, kv := range entries {
-			base := strings.TrimSuffix(strings.TrimPrefix(kv[0], "url."), ".insteadof")
-			if kv[1] != "" {
-				rules = append(rules, insteadOf{base: base, prefix: kv[1]})
+			if kv[1] == "" {
+				continue
+			}
+			key := strings.TrimPrefix(kv[0], "url.")
+			if base, ok := strings.CutSuffix(key, ".pushinsteadof"); ok {
+				rules = append(rules, insteadOf{base: base, prefix: kv[1], push: true})
+			} else {
+				rules = append(rules, insteadOf{base: strings.TrimSuffix(key, ".insteadof"), prefix: kv[1]})
 			}
 		}
 		return rules, nil
@@ -46,27 +56,35 @@ func (e *Env) insteadOfRules(ctx context.Context) ([]insteadOf, error) {
 	return e.insteadOf.rules, e.insteadOf.err
 }
 
-// rewriteURL applies the rule with the longest matching prefix, as git does.
+// rewriteURL applies the insteadOf rule with the longest matching prefix,
+// as git does for the URLs it fetches from.
 func rewriteURL(raw string, rules []insteadOf) string {
+	u, _ := aliasURL(raw, rules, false)
+	return u
+}
+
+// aliasURL applies the insteadOf (push: pushInsteadOf) rule with the
+// longest matching prefix; ok tells whether one matched.
+func aliasURL(raw string, rules []insteadOf, push bool) (string, bool) {
 	best := -1
 	for i, r := range rules {
-		if strings.HasPrefix(raw, r.prefix) && (best < 0 || len(r.prefix) > len(rules[best].prefix)) {
+		if r.push == push && strings.HasPrefix(raw, r.prefix) && (best < 0 || len(r.prefix) > len(rules[best].prefix)) {
 			best = i
 		}
 	}
 	if best < 0 {
-		return raw
+		return raw, false
 	}
-	return rules[best].base + raw[len(rules[best].prefix):]
+	return rules[best].base + raw[len(rules[best].prefix):], true
 }
 
-// expandURL is raw as git would fetch from it.
-func (e *Env) expandURL(ctx context.Context, raw string) (string, error) {
-	rules, err := e.insteadOfRules(ctx)
-	if err != nil {
-		return "", err
+// pushURLOf is where git pushes when given raw on the command line:
+// pushInsteadOf applies, else it pushes where it fetches.
+func pushURLOf(raw string, rules []insteadOf) string {
+	if u, ok := aliasURL(raw, rules, true); ok {
+		return u
 	}
-	return rewriteURL(raw, rules), nil
+	return rewriteURL(raw, rules)
 }
 
 // remotes lists the repository's remotes with their URLs as git uses them.
@@ -99,8 +117,29 @@ func (e *Env) lookupRemote(ctx context.Context, name string) (*gitremote.Remote,
 	return r, nil
 }
 
+// rewriteRemote turns r's URLs into the ones git fetches from and pushes
+// to, as git's remote.c does: pushurl entries take insteadOf; without
+// them, the URLs that a pushInsteadOf rule matches are the push URLs, and
+// if none matches, pushes go where fetches do. Afterwards PushURLs is
+// never empty when URLs is not.
 func rewriteRemote(r *gitremote.Remote, rules []insteadOf) {
+	var push []string
+	if len(r.PushURLs) > 0 {
+		for _, u := range r.PushURLs {
+			push = append(push, rewriteURL(u, rules))
+		}
+	} else {
+		for _, u := range r.URLs {
+			if a, ok := aliasURL(u, rules, true); ok {
+				push = append(push, a)
+			}
+		}
+	}
 	for i, u := range r.URLs {
 		r.URLs[i] = rewriteURL(u, rules)
 	}
+	if len(push) == 0 {
+		push = append(push, r.URLs...)
+	}
+	r.PushURLs = push
 }

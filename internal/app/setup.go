@@ -437,7 +437,7 @@ func bitbucketRemote(ctx context.Context, env *Env, name, base string) (*verifyT
 	if _, _, _, ok := u.BitbucketRepo(); !ok {
 		return nil, nil, nil
 	}
-	vt := resolveTargets(ctx, env, base, [][2]string{{name, firstURL(r)}})[0]
+	vt := resolveTargets(ctx, env, base, []targetName{{remote: name, url: firstURL(r)}}, false)[0]
 	if vt.failed != nil {
 		return nil, nil, failure(vt.failed.Message, vt.failed.hint...)
 	}

@@ -41,7 +41,8 @@ func verifyCommand(env *Env) *cli.Command {
 		UsageText: "git bbkey verify [REMOTE | URL]... [--all] [--key PATH] [--passphrase-file FILE] [--write] [--accept-new-host-key] [--timeout DURATION] [--json] [--server URL]",
 		Description: "Connects with only the chosen key (--key, else bbkey.keyFile, else the default key), checks the " +
 			"server's host key against ~/.ssh/known_hosts, runs Bitbucket's whoami, reads the git-upload-pack ref " +
-			"advertisement and, with --write, opens git-receive-pack and closes it without pushing. Targets default to " +
+			"advertisement and, with --write, opens git-receive-pack where git would push (the remote's pushurl or " +
+			"a url.<base>.pushInsteadOf rewrite, else the same URL) and closes it without pushing. Targets default to " +
 			"bbkey.remote, else origin; --all takes every remote; https remotes are mapped to their SSH clone URL. " +
 			"An unknown host key is pinned when it matches the fingerprint Bitbucket publishes over HTTPS. " +
 			"Statuses: ok, key-rejected, host-unknown, host-mismatch, unreachable, timeout, repo-not-found, " +
@@ -50,7 +51,7 @@ func verifyCommand(env *Env) *cli.Command {
 			&cli.BoolFlag{Name: "all", Usage: "verify every remote of the repository"},
 			&cli.StringFlag{Name: "key", Usage: "private key `PATH` to verify (default: bbkey.keyFile, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa)", TakesFile: true},
 			&cli.StringFlag{Name: "passphrase-file", Usage: "read the key's passphrase from the first line of `FILE`", TakesFile: true},
-			&cli.BoolFlag{Name: "write", Usage: "also check write access (opens git-receive-pack, pushes nothing)"},
+			&cli.BoolFlag{Name: "write", Usage: "also check write access where git pushes (opens git-receive-pack, pushes nothing)"},
 			&cli.BoolFlag{Name: "accept-new-host-key", Usage: "trust an unknown host key without asking and add it to known_hosts"},
 			&cli.DurationFlag{Name: "timeout", Value: 15 * time.Second, Usage: "limit per target for connect, handshake and commands"},
 			jsonFlag(),
@@ -76,6 +77,7 @@ type verifyJSON struct {
 	User        *string `json:"user"`
 	Refs        *int    `json:"refs"`
 	Write       *bool   `json:"write"`
+	PushURL     *string `json:"pushUrl"` // with --write, where the write check went when not URL
 	Key         string  `json:"key"`
 	Fingerprint string  `json:"fingerprint"`
 	Message     string  `json:"message"`
@@ -117,7 +119,7 @@ func runVerify(ctx context.Context, env *Env, opts verifyOptions) error {
 	} else if keyPath, err = defaultKeyPath(ctx, env); err != nil {
 		return err
 	}
-	targets := resolveTargets(ctx, env, opts.Server, raw)
+	targets := resolveTargets(ctx, env, opts.Server, raw, opts.Write)
 	signer, keyErr := loadSigner(ctx, env, keyPath, opts.PassphraseFile)
 	if keyErr != nil && opts.PassphraseFile != "" {
 		var e *Error
@@ -129,9 +131,22 @@ func runVerify(ctx context.Context, env *Env, opts verifyOptions) error {
 	return reportVerify(env, opts.JSON, results)
 }
 
-// verifyTargetNames lists what to verify as (remote name, URL) pairs.
-func verifyTargetNames(ctx context.Context, env *Env, opts verifyOptions) ([][2]string, error) {
-	var out [][2]string
+// targetName is one thing to verify: a remote (or "" for a URL given as
+// such), the URL git fetches from, and where git pushes when that is
+// elsewhere ("" otherwise).
+type targetName struct{ remote, url, push string }
+
+func remoteTarget(r *gitremote.Remote) targetName {
+	t := targetName{remote: r.Name, url: firstURL(r)}
+	if len(r.PushURLs) > 0 && r.PushURLs[0] != t.url {
+		t.push = r.PushURLs[0]
+	}
+	return t
+}
+
+// verifyTargetNames lists what to verify.
+func verifyTargetNames(ctx context.Context, env *Env, opts verifyOptions) ([]targetName, error) {
+	var out []targetName
 	if opts.All {
 		remotes, err := env.remotes(ctx)
 		if err != nil {
@@ -140,9 +155,9 @@ func verifyTargetNames(ctx context.Context, env *Env, opts verifyOptions) ([][2]
 		if len(remotes) == 0 {
 			return nil, failure("this repository has no remotes", "add one: git remote add origin ssh://git@bitbucket.example.com:7999/proj/repo.git")
 		}
-		for _, r := range remotes {
-			if len(r.URLs) > 0 {
-				out = append(out, [2]string{r.Name, r.URLs[0]})
+		for i := range remotes {
+			if len(remotes[i].URLs) > 0 {
+				out = append(out, remoteTarget(&remotes[i]))
 			}
 		}
 		return out, nil
@@ -162,13 +177,13 @@ func verifyTargetNames(ctx context.Context, env *Env, opts verifyOptions) ([][2]
 			}
 			return nil, notRepoError(err)
 		}
-		return [][2]string{{r.Name, firstURL(r)}}, nil
+		return []targetName{remoteTarget(r)}, nil
 	}
 	for _, n := range names {
 		if !strings.ContainsAny(n, ":/\\@") {
 			r, err := env.lookupRemote(ctx, n)
 			if err == nil {
-				out = append(out, [2]string{r.Name, firstURL(r)})
+				out = append(out, remoteTarget(r))
 				continue
 			}
 			if e := (*Error)(nil); errors.As(err, &e) {
@@ -177,11 +192,15 @@ func verifyTargetNames(ctx context.Context, env *Env, opts verifyOptions) ([][2]
 			return nil, usageError(fmt.Sprintf("%q is neither a remote of this repository nor a URL", n),
 				"list the remotes with git remote -v, or give a URL such as ssh://git@host:7999/proj/repo.git")
 		}
-		u, err := env.expandURL(ctx, n)
+		rules, err := env.insteadOfRules(ctx)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, [2]string{"", u})
+		t := targetName{url: rewriteURL(n, rules)}
+		if push := pushURLOf(n, rules); push != t.url {
+			t.push = push
+		}
+		out = append(out, t)
 	}
 	return out, nil
 }
@@ -203,7 +222,7 @@ func notRepoError(err error) error {
 
 // resolveTargets parses each URL and maps Bitbucket https remotes to their
 // SSH clone URL through the REST API.
-func resolveTargets(ctx context.Context, env *Env, serverFlag string, raw [][2]string) []verifyTarget {
+func resolveTargets(ctx context.Context, env *Env, serverFlag string, raw []targetName, write bool) []verifyTarget {
 	server := sync.OnceValue(func() string {
 		base, _ := serverURL(ctx, env, serverFlag)
 		return base
@@ -211,8 +230,8 @@ func resolveTargets(ctx context.Context, env *Env, serverFlag string, raw [][2]s
 	var clients = map[string]*bitbucket.Client{}
 	out := make([]verifyTarget, len(raw))
 	for i, r := range raw {
-		vt := verifyTarget{remote: r[0], raw: redactURL(r[1]), server: server}
-		u, err := gitremote.Parse(r[1])
+		vt := verifyTarget{remote: r.remote, raw: redactURL(r.url), server: server}
+		u, err := gitremote.Parse(r.url)
 		if err != nil {
 			vt.failed = &verifyJSON{Status: string(sshverify.StatusBadURL), Message: err.Error(),
 				hint: []string{"use ssh://git@host:7999/proj/repo.git, or a Bitbucket https URL such as https://host/scm/proj/repo.git"}}
@@ -235,10 +254,40 @@ func resolveTargets(ctx context.Context, env *Env, serverFlag string, raw [][2]s
 			}
 		}
 		vt.scpLike = u.SCPLike
-		vt.target = sshverify.Target{Remote: r[0], URL: u.String(), Host: u.Host, Port: u.Port, Path: u.Path}
+		vt.target = sshverify.Target{Remote: r.remote, URL: u.String(), Host: u.Host, Port: u.Port, Path: u.Path}
+		if write && r.push != "" {
+			push, err := pushTarget(ctx, env, r.push, clients)
+			if err != nil {
+				vt.failed = &verifyJSON{Status: string(sshverify.StatusBadURL), Message: fmt.Sprintf("the push URL %s: %v", redactURL(r.push), err),
+					hint: []string{"check the remote's push URL: git remote get-url --push " + r.remote}}
+				if r.remote == "" {
+					vt.failed.hint = []string{"check the url.<base>.pushInsteadOf rule that matches " + redactURL(r.url)}
+				}
+			}
+			vt.target.Push = push
+		}
 		out[i] = vt
 	}
 	return out
+}
+
+// pushTarget is the SSH target for a push URL; a Bitbucket https one is
+// mapped to its SSH clone URL as the fetch URL is.
+func pushTarget(ctx context.Context, env *Env, raw string, clients map[string]*bitbucket.Client) (*sshverify.Target, error) {
+	u, err := gitremote.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme != "ssh" {
+		sshURL, _, err := cloneURLOverSSH(ctx, env, u, clients)
+		if err != nil {
+			return nil, err
+		}
+		if u, err = gitremote.Parse(sshURL); err != nil {
+			return nil, err
+		}
+	}
+	return &sshverify.Target{URL: u.String(), Host: u.Host, Port: u.Port, Path: u.Path}, nil
 }
 
 // cloneURLOverSSH maps https://host[/context]/scm/proj/repo.git to the
@@ -344,6 +393,9 @@ func verifyTargets(ctx context.Context, env *Env, opts verifyOptions, targets []
 			res.Host, res.Port = t.target.Host, t.target.Port
 		}
 		res.Status, res.Message, res.Refs, res.Write = string(r.Status), r.Message, r.Refs, r.Write
+		if opts.Write && t.target.Push != nil {
+			res.PushURL = optional(t.target.Push.URL)
+		}
 		res.ElapsedMs = r.Elapsed.Milliseconds()
 		if r.User != "" {
 			res.User = optional(r.User)
@@ -549,7 +601,11 @@ func reportVerify(env *Env, asJSON bool, results []verifyJSON) error {
 					parts = append(parts, fmt.Sprintf("%d refs", *r.Refs))
 				}
 				if r.Write != nil && *r.Write {
-					parts = append(parts, "write access")
+					if r.PushURL != nil {
+						parts = append(parts, "write access to the push URL "+*r.PushURL)
+					} else {
+						parts = append(parts, "write access")
+					}
 				}
 				fmt.Fprintf(env.Stdout, "ok: %s (%s, %d ms)\n", name, strings.Join(parts, ", "), r.ElapsedMs)
 			}

@@ -19,11 +19,12 @@ var ErrNotRepository = errors.New("not a git repository")
 // ErrRemoteNotFound is returned (wrapped) by Remote for an unknown name.
 var ErrRemoteNotFound = errors.New("no such remote")
 
-// Remote is one configured remote with its URLs after the repository's
-// url.<base>.insteadOf rules.
+// Remote is one configured remote with its URLs as written in the config
+// (url.<base>.insteadOf not applied).
 type Remote struct {
-	Name string
-	URLs []string
+	Name     string
+	URLs     []string // remote.<name>.url
+	PushURLs []string // remote.<name>.pushurl; none: pushes go to URLs
 }
 
 // Remotes lists the remotes of the repository containing dir (a work
@@ -46,11 +47,16 @@ func Remotes(dir string) ([]Remote, error) {
 		// The URLs as written: go-git applies the repository's own
 		// url.<base>.insteadOf rules, and the caller applies git's full
 		// set (global ones too), which must happen once.
+		sub := cfg.Raw.Section("remote").Subsection(name)
 		urls := rc.URLs
-		if raw := cfg.Raw.Section("remote").Subsection(name).Options.GetAll("url"); len(raw) > 0 {
+		if raw := sub.Options.GetAll("url"); len(raw) > 0 {
 			urls = raw
 		}
-		remotes = append(remotes, Remote{Name: name, URLs: append([]string(nil), urls...)})
+		r := Remote{Name: name, URLs: append([]string(nil), urls...)}
+		if push := sub.Options.GetAll("pushurl"); len(push) > 0 {
+			r.PushURLs = append([]string(nil), push...)
+		}
+		remotes = append(remotes, r)
 	}
 	sort.Slice(remotes, func(i, j int) bool { return remotes[i].Name < remotes[j].Name })
 	return remotes, nil

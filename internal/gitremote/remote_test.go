@@ -84,6 +84,16 @@ func TestRemotesAsWritten(t *testing.T) {
 	if r.URLs[0] != "https://bitbucket.example.com/scm/proj/repo.git" {
 		t.Errorf("URLs = %q, want the URL as written", r.URLs)
 	}
+	if r.PushURLs != nil {
+		t.Errorf("PushURLs = %q, want none", r.PushURLs)
+	}
+	runGit(t, dir, "remote", "set-url", "--push", "backup", "ssh://git@bitbucket.example.com:7999/~me/fork.git")
+	if r, err = LookupRemote(dir, "backup"); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.PushURLs) != 1 || r.PushURLs[0] != "ssh://git@bitbucket.example.com:7999/~me/fork.git" || len(r.URLs) != 2 {
+		t.Errorf("after set-url --push: URLs %q, PushURLs %q", r.URLs, r.PushURLs)
+	}
 }
 
 func TestRemotesWorktree(t *testing.T) {
