@@ -400,8 +400,12 @@ func verifyTargets(ctx context.Context, env *Env, opts verifyOptions, targets []
 		if r.User != "" {
 			res.User = optional(r.User)
 		}
-		if r.HostKeyAdded && pinner.notes[endpointKey(t.target.Host, t.target.Port)] != "" {
-			pinner.say(endpointKey(t.target.Host, t.target.Port))
+		if r.HostKeyAdded {
+			for _, k := range []string{endpointKey(t.target.Host, t.target.Port), pushEndpointKey(t.target)} {
+				if k != "" && pinner.notes[k] != "" {
+					pinner.say(k)
+				}
+			}
 		}
 		res.hint = verifyHints(r.Status, t, keyPath)
 		if h := pinner.unchecked[endpointKey(t.target.Host, t.target.Port)]; h != "" && r.Status == sshverify.StatusHostUnknown {
@@ -420,6 +424,14 @@ func systemKnownHosts() []string {
 }
 
 func endpointKey(host string, port int) string { return fmt.Sprintf("%s:%d", host, port) }
+
+// pushEndpointKey is the endpointKey of t's push URL, "" without one.
+func pushEndpointKey(t sshverify.Target) string {
+	if t.Push == nil {
+		return ""
+	}
+	return endpointKey(t.Push.Host, t.Push.Port)
+}
 
 // hostKeyPinner decides about hosts known_hosts does not know: it trusts a
 // key that matches the fingerprint Bitbucket publishes over verified HTTPS,
