@@ -66,6 +66,9 @@ Read with *git config*, so includes, -c and GIT_CONFIG_* work.
 **url.\<base\>.insteadOf**
 : rewrites remote URLs, and URLs given to verify, as in git.
 
+**remote.\<name\>.pushurl**, **url.\<base\>.pushInsteadOf**
+: where verify --write checks write access, as git pushes; default the fetch URL.
+
 # FILES
 
 **~/.ssh/** (0700), private keys (0600), **NAME.pub** (0644), **~/.ssh/key_backup/\<UTC time\>/** (0700),
