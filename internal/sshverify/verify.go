@@ -432,9 +432,10 @@ func (v *verifier) run(ctx context.Context, p *pool, ep endpoint, path string, t
 		res.Write = &w
 		if !w {
 			res.Status = StatusNoWriteAccess
-			res.Message = fmt.Sprintf("can read %s on %s but not write %s on %s%s: %s", path, addrOf(ep), wpath, addrOf(wep), where, msg)
 			if where == "" {
 				res.Message = fmt.Sprintf("can read but not write %s on %s: %s", path, addrOf(ep), msg)
+			} else {
+				res.Message = fmt.Sprintf("can read %s on %s but not write %s on %s%s: %s", path, addrOf(ep), wpath, addrOf(wep), where, msg)
 			}
 			return res
 		}
