@@ -25,7 +25,6 @@ import (
 
 	"github.com/git-bbkey/git-bbkey/internal/bitbucket"
 	"github.com/git-bbkey/git-bbkey/internal/gitremote"
-	"github.com/git-bbkey/git-bbkey/internal/prompt"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
 )
 
@@ -126,7 +125,7 @@ func runDoctor(ctx context.Context, env *Env, opts doctorOptions) error {
 		}
 	}
 	quiet := *env
-	quiet.Prompter = doctorNoPrompt{}
+	quiet.Prompter = noPrompt{}
 	d := &doctor{ctx: ctx, env: &quiet, effective: map[string]*sshEffective{}, effErr: map[string]error{}}
 	if err := d.gather(opts.Server); err != nil {
 		return err
@@ -141,15 +140,6 @@ func runDoctor(ctx context.Context, env *Env, opts doctorOptions) error {
 	d.checkRemotes()
 	return d.report(opts.JSON)
 }
-
-// doctorNoPrompt keeps doctor from asking anything, git credential included.
-type doctorNoPrompt struct{}
-
-func (doctorNoPrompt) CanPrompt() bool               { return false }
-func (doctorNoPrompt) Secret(string) ([]byte, error) { return nil, prompt.ErrNoTerminal }
-func (doctorNoPrompt) Confirm(string) (bool, error)  { return false, prompt.ErrNoTerminal }
-func (doctorNoPrompt) Line(string) (string, error)   { return "", prompt.ErrNoTerminal }
-func (doctorNoPrompt) Say(string) error              { return nil }
 
 func (d *doctor) add(name, status, msg, fix string) {
 	c := doctorCheck{Name: name, Status: status, Message: msg}
@@ -226,8 +216,8 @@ func (d *doctor) findServer(serverFlag string) {
 	if err != nil {
 		return
 	}
-	if r, err := d.env.lookupRemote(d.ctx, name); err == nil {
-		if u, err := gitremote.Parse(firstURL(r)); err == nil && u.Scheme == "ssh" && !u.SCPLike && u.Port != 22 {
+	if r, err := d.env.gitRepo().Remote(d.ctx, name); err == nil {
+		if u, err := gitremote.Parse(r.FirstURL()); err == nil && u.Scheme == "ssh" && !u.SCPLike && u.Port != 22 {
 			if _, _, _, ok := u.BitbucketRepo(); ok && (d.sshHost == "" || strings.EqualFold(d.sshHost, u.Host)) {
 				d.sshHost, d.sshPort = u.Host, u.Port
 			}
@@ -873,7 +863,7 @@ func (d *doctor) isBitbucketHost(host string) bool {
 }
 
 func (d *doctor) checkRemotes() {
-	remotes, err := d.env.remotes(d.ctx)
+	remotes, err := d.env.gitRepo().Remotes(d.ctx)
 	if err != nil {
 		if errors.Is(err, gitremote.ErrNotRepository) {
 			d.add("remote", doctorSkip, "not inside a git repository", "")
@@ -892,7 +882,7 @@ func (d *doctor) checkRemotes() {
 }
 
 func (d *doctor) checkRemote(r gitremote.Remote) {
-	raw := firstURL(&r)
+	raw := r.FirstURL()
 	u, err := gitremote.Parse(raw)
 	if err != nil {
 		d.add("remote", doctorSkip, fmt.Sprintf("%s: %s is not an ssh or https URL", r.Name, raw), "")

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/git-bbkey/git-bbkey/internal/gitconfig"
 )
 
 // Exit codes, as in the contract.
@@ -47,15 +49,32 @@ func failuref(err error, hints ...string) *Error {
 // what failed (a verify target that was not ok, say).
 var errSilentFailure = &Error{Code: exitFailure}
 
+// explain is the one place where an error becomes what the user reads
+// and the exit code: the typed errors of the domain packages get their
+// next step (hint) here, so that no behaviour depends on a message's
+// wording and every message is explained the same way wherever it starts.
+func explain(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) && (e.Err == nil || len(e.Hints) > 0 || e.Code != exitFailure) {
+		return e // already explained where it was decided
+	}
+	var (
+		configErr *gitconfig.Error
+	)
+	switch {
+	case errors.As(err, &configErr):
+		return &Error{Code: exitFailure, Msg: err.Error(), Err: err,
+			Hints: []string{"fix the file git names above (git config --global --edit opens yours), then run again"}}
+	}
+	return &Error{Code: exitFailure, Msg: err.Error(), Err: err}
+}
+
 // report prints err git-style and returns the exit code.
 func report(w io.Writer, err error) int {
 	if err == nil {
 		return exitOK
 	}
-	var e *Error
-	if !errors.As(err, &e) {
-		e = &Error{Code: exitFailure, Msg: err.Error()}
-	}
+	e := explain(err)
 	if e.Msg != "" {
 		fmt.Fprintf(w, "error: %s\n", lowerFirst(strings.TrimSuffix(e.Msg, ".")))
 	}

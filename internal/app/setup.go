@@ -130,7 +130,7 @@ func runSetup(ctx context.Context, env *Env, opts setupOptions) error {
 		return errNoServer
 	}
 	if opts.Remote != "" {
-		if _, err := env.lookupRemote(ctx, opts.Remote); err != nil {
+		if _, err := env.gitRepo().Remote(ctx, opts.Remote); err != nil {
 			return usageError(fmt.Sprintf("no remote %q here", opts.Remote), "list them with: git remote -v")
 		}
 	}
@@ -426,18 +426,18 @@ func bitbucketRemote(ctx context.Context, env *Env, name, base string) (*verifyT
 			return nil, nil, err
 		}
 	}
-	r, err := env.lookupRemote(ctx, name)
+	r, err := env.gitRepo().Remote(ctx, name)
 	if err != nil {
 		return nil, nil, nil
 	}
-	u, err := gitremote.Parse(firstURL(r))
+	u, err := gitremote.Parse(r.FirstURL())
 	if err != nil {
 		return nil, nil, nil
 	}
 	if _, _, _, ok := u.BitbucketRepo(); !ok {
 		return nil, nil, nil
 	}
-	vt := resolveTargets(ctx, env, base, []targetName{{remote: name, url: firstURL(r)}}, false)[0]
+	vt := resolveTargets(ctx, env, base, []targetName{{remote: name, url: r.FirstURL()}}, false)[0]
 	if vt.failed != nil {
 		return nil, nil, failure(vt.failed.Message, vt.failed.hint...)
 	}
