@@ -6,12 +6,16 @@
 //
 // It plays the server described in docs/bitbucket.md, including the parts
 // marked unsure there (switches select one reading or the other), and it
-// can misbehave on demand (FailNext, SetDelay, SSHSilent, ...).
+// can misbehave on demand (FailNext, SetDelay, SSHSilent, SetFaults for
+// old, proxied and hostile servers, SetRedirect, ...).
 //
 // Choices where docs/bitbucket.md is unsure or silent (switch in brackets):
 //   - settings fingerprint value: no "SHA256:" prefix, no padding
 //     [SetSettingsFingerprintFormat]; baseUrl "ssh://git@127.0.0.1:PORT"
-//     [SetSettingsBaseURL]; settings need credentials [SetAnonymousSettings].
+//     with the advertised port [SetSettingsBaseURL], "port" where the SSH
+//     server really listens (they differ behind a port forward,
+//     Config.AdvertisedSSHPort); settings need credentials
+//     [SetAnonymousSettings].
 //   - key dates: epoch-millisecond numbers [SetDatesAsStrings].
 //   - HTTP access tokens may add and delete personal keys
 //     [SetTokensCanManageUserKeys].
@@ -47,6 +51,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -84,8 +89,10 @@ type Config struct {
 	Git         string     // path to git; default "git"
 	HostKey     ssh.Signer // nil = generate an ed25519 key
 
-	// AdvertisedSSHPort is the port that settings and clone links report
-	// (default: the real SSH port). 22 drops the port from clone URLs.
+	// AdvertisedSSHPort is the port that the settings' baseUrl and the
+	// clone links report, as behind a port forward (default: the real SSH
+	// port; settings "port" always names the real one). 22 drops the port
+	// from clone URLs.
 	AdvertisedSSHPort int
 
 	// AcceptRSASHA2: by default the SSH server, like Bitbucket, leaves
@@ -117,31 +124,34 @@ type Server struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu          sync.Mutex
-	users       map[string]*userState    // by lower-case name
-	projects    map[string]*projectState // by upper-case key
-	projOrder   []string
-	userKeys    []*KeyRecord
-	accessKeys  []*AccessKeyRecord
-	nextKeyID   int
-	nextRepoID  int
-	requests    []RequestRecord
-	conns       map[net.Conn]struct{}
-	closed      bool
-	cloneCalls  int
-	fail        failPlan
-	delay       time.Duration
-	sshEnabled  bool
-	akEnabled   bool
-	fpPrefix    bool
-	fpPadding   bool
-	sshSilent   bool
-	maxSessions int
-	dateStrings bool
-	tokenKeys   bool
-	anonSetting bool
-	whoamiAK    func(AccessKeyRecord) string
-	sshBaseURL  string
+	mu                       sync.Mutex
+	users                    map[string]*userState    // by lower-case name
+	projects                 map[string]*projectState // by upper-case key
+	projOrder                []string
+	userKeys                 []*KeyRecord
+	accessKeys               []*AccessKeyRecord
+	nextKeyID                int
+	nextRepoID               int
+	requests                 []RequestRecord
+	conns                    map[net.Conn]struct{}
+	closed                   bool
+	cloneCalls               int
+	fail                     failPlan
+	delay                    time.Duration
+	sshEnabled               bool
+	akEnabled                bool
+	fpPrefix                 bool
+	fpPadding                bool
+	sshSilent                bool
+	maxSessions              int
+	dateStrings              bool
+	tokenKeys                bool
+	anonSetting              bool
+	whoamiAK                 func(AccessKeyRecord) string
+	sshBaseURL               string
+	faults                   atomic.Pointer[Faults]
+	version                  string
+	redirectFrom, redirectTo string
 }
 
 type userState struct {
@@ -188,6 +198,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		akEnabled:   true,
 		maxSessions: 10,
 		tokenKeys:   true,
+		version:     "9.2.0",
 	}
 	if s.cfg.PageLimit <= 0 {
 		s.cfg.PageLimit = 2
@@ -604,6 +615,7 @@ func (s *Server) AddUserKey(user, text, label string) (KeyRecord, error) {
 type RequestRecord struct {
 	Method   string
 	Path     string // URL path including the context path
+	RawPath  string // the path as sent, still escaped
 	RawQuery string
 	Header   http.Header // Authorization reduced to its scheme ("Basic", "Bearer")
 	Body     string
