@@ -83,11 +83,14 @@ type Config struct {
 	Projects    []Project
 	PageLimit   int  // largest page the REST API returns (default 2, so paging is exercised)
 	TLS         bool // serve HTTPS with a generated CA (see CACertPEM)
-	HTTPPort    int  // 0 = random loopback port
-	SSHPort     int  // 0 = random loopback port
-	DataDir     string
-	Git         string     // path to git; default "git"
-	HostKey     ssh.Signer // nil = generate an ed25519 key
+	// RequireClientCert (with TLS) accepts only clients that present a
+	// certificate of a generated client CA (see ClientCertPEM).
+	RequireClientCert bool
+	HTTPPort          int // 0 = random loopback port
+	SSHPort           int // 0 = random loopback port
+	DataDir           string
+	Git               string     // path to git; default "git"
+	HostKey           ssh.Signer // nil = generate an ed25519 key
 
 	// AdvertisedSSHPort is the port that the settings' baseUrl and the
 	// clone links report, as behind a port forward (default: the real SSH
@@ -112,8 +115,9 @@ type Server struct {
 	context string // normalised context path: "" or "/x"
 	gitPath string
 
-	hostKey ssh.Signer
-	caPEM   []byte
+	hostKey               ssh.Signer
+	caPEM                 []byte
+	clientCert, clientKey []byte
 
 	httpLn  net.Listener
 	httpSrv *http.Server
@@ -260,6 +264,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 		s.caPEM = ca
+		if cfg.RequireClientCert {
+			if s.clientCert, s.clientKey, err = requireClientCerts(tlsConf); err != nil {
+				return nil, err
+			}
+		}
 		s.httpLn = tlsListener(s.httpLn, tlsConf)
 	}
 	s.sshConf = s.newSSHConfig()

@@ -309,6 +309,11 @@ func (c *Client) newError(method string, u *url.URL, resp *http.Response, data [
 	default:
 		e.Kind = KindNotJSON
 	}
+	if resp.StatusCode == http.StatusUnauthorized {
+		// A 401 is about the credentials whoever sent it (Bitbucket, or a
+		// gateway in front of it answering in HTML).
+		e.Kind = KindUnauthorized
+	}
 	return e
 }
 

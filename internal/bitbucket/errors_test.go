@@ -33,6 +33,15 @@ func TestErrorKinds(t *testing.T) {
 		t.Error("BadPassword() = true for a permission 401")
 	}
 
+	// A gateway's 401, in HTML and without Bitbucket's words, is still
+	// about the credentials.
+	s.SetFaults(bbsandbox.Faults{BareUnauthorized: true})
+	_, err = newClient(t, s.URL(), alice()).ListUserKeys(ctx, "")
+	if e := wantKind(t, err, bitbucket.KindUnauthorized, "401"); e.BadPassword() {
+		t.Error("BadPassword() = true without the exception name")
+	}
+	s.SetFaults(bbsandbox.Faults{})
+
 	c := newClient(t, s.URL(), alice())
 	key := newKey(t, "a@example.com")
 	if _, err := c.AddUserKey(ctx, bitbucket.NewKey{Text: key}); err != nil {
