@@ -76,7 +76,7 @@ func TestOneSessionPerServer(t *testing.T) {
 	if a != b || a == c || a.Base() != "https://bb.example.com/ctx" {
 		t.Errorf("sessions: %v %v %v", a, b, c)
 	}
-	if a.HTTPClient() == nil || a.HTTPClient() != b.HTTPClient() {
+	if a.http.client == nil || a.http.client != b.http.client {
 		t.Error("the HTTP client is not built once per server")
 	}
 }

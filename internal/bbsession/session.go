@@ -13,7 +13,6 @@ package bbsession
 
 import (
 	"context"
-	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -187,10 +186,6 @@ func (s *Session) Base() string { return s.base }
 
 // String shows the server only.
 func (s *Session) String() string { return "bbsession.Session(" + s.base + ")" }
-
-// HTTPClient is the client built for this server: TLS, client certificate
-// and proxy as git has them, and the redirect policy of bitbucket.Client.
-func (s *Session) HTTPClient() *http.Client { return s.http.client }
 
 // TrustedChannel reports whether an answer from this server can be
 // trusted to be the server's: verified HTTPS (certificate checked, through

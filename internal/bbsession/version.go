@@ -15,8 +15,8 @@ type Version struct {
 
 func (v Version) String() string { return v.Raw }
 
-// Less reports whether v is older than w.
-func (v Version) Less(w Version) bool {
+// less reports whether v is older than w.
+func (v Version) less(w Version) bool {
 	if v.Major != w.Major {
 		return v.Major < w.Major
 	}
@@ -26,9 +26,9 @@ func (v Version) Less(w Version) bool {
 	return v.Patch < w.Patch
 }
 
-// ParseVersion reads "9.2.0", "8.19" or "8.19.1-SNAPSHOT"; false when
+// parseVersion reads "9.2.0", "8.19" or "8.19.1-SNAPSHOT"; false when
 // there are no leading numbers.
-func ParseVersion(raw string) (Version, bool) {
+func parseVersion(raw string) (Version, bool) {
 	v := Version{Raw: strings.TrimSpace(raw)}
 	parts := strings.SplitN(v.Raw, ".", 3)
 	nums := []*int{&v.Major, &v.Minor, &v.Patch}
@@ -106,7 +106,7 @@ func (s *Session) Version(ctx context.Context) (Version, error) {
 			s.versionErr = err
 			return
 		}
-		v, ok := ParseVersion(p.Version)
+		v, ok := parseVersion(p.Version)
 		if !ok {
 			s.versionErr = fmt.Errorf("bitbucket version %q does not parse", p.Version)
 			return
@@ -128,7 +128,7 @@ func (s *Session) Require(ctx context.Context, fs ...Feature) error {
 		return ctx.Err()
 	}
 	for _, f := range fs {
-		if v.Less(f.Since()) {
+		if v.less(f.Since()) {
 			return &UnsupportedError{Base: s.base, Feature: f, Have: v}
 		}
 	}

@@ -43,7 +43,7 @@ func AddAccessKeys(ctx context.Context, s *bbsession.Session, key Key, scopes []
 	}
 	if err != nil {
 		for i, sc := range scopes {
-			results[i] = Result{Status: Failed, Kind: KindOf(sc), Scope: sc, Fingerprint: key.Fingerprint(), Err: &ScopeError{Scope: sc, Err: err}}
+			results[i] = Result{Status: Failed, Kind: kindOf(sc), Scope: sc, Fingerprint: key.Fingerprint(), Err: &ScopeError{Scope: sc, Err: err}}
 		}
 		return results
 	}
@@ -67,7 +67,7 @@ func AddAccessKeys(ctx context.Context, s *bbsession.Session, key Key, scopes []
 }
 
 func addAccessKey(ctx context.Context, s *bbsession.Session, c *bitbucket.Client, key Key, sc bitbucket.Scope, opts AccessKeyOptions) Result {
-	res := Result{Kind: KindOf(sc), Scope: sc, Fingerprint: key.Fingerprint()}
+	res := Result{Kind: kindOf(sc), Scope: sc, Fingerprint: key.Fingerprint()}
 	fail := func(err error) Result {
 		res.Status, res.Err = Failed, &ScopeError{Scope: sc, Err: err}
 		return res
@@ -126,7 +126,7 @@ func confirm(ctx context.Context, s *bbsession.Session, c *bitbucket.Client, key
 	if ak, ok := findAccessKey(now, key.Public); ok && ak.Permission == want {
 		return ak, nil
 	}
-	return bitbucket.AccessKey{}, &UnconfirmedError{Base: s.Base(), Fingerprint: key.Fingerprint(), Kind: KindOf(sc), Permission: want}
+	return bitbucket.AccessKey{}, &UnconfirmedError{Base: s.Base(), Fingerprint: key.Fingerprint(), Kind: kindOf(sc), Permission: want}
 }
 
 func findAccessKey(keys []bitbucket.AccessKey, pub ssh.PublicKey) (bitbucket.AccessKey, bool) {

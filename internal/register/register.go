@@ -36,8 +36,8 @@ const (
 	ProjectKey Kind = "project"
 )
 
-// KindOf is RepoKey or ProjectKey for an access key's scope.
-func KindOf(s bitbucket.Scope) Kind {
+// kindOf is RepoKey or ProjectKey for an access key's scope.
+func kindOf(s bitbucket.Scope) Kind {
 	if s.IsRepo() {
 		return RepoKey
 	}
