@@ -33,7 +33,8 @@ type httpSetup struct {
 // newHTTP builds the HTTP client for base with git's settings as git reads
 // them for that URL (http.<url>.* included, environment first where git
 // reads it first): TLS trust (GIT_SSL_CAINFO, http.sslCAInfo replacing the
-// system roots; http.sslVerify, GIT_SSL_NO_VERIFY), a client certificate
+// system roots; GIT_SSL_CAPATH, http.sslCAPath adding a directory's
+// certificates; http.sslVerify, GIT_SSL_NO_VERIFY), a client certificate
 // (GIT_SSL_CERT/http.sslCert, GIT_SSL_KEY/http.sslKey) and the proxy (see
 // chooseProxy).
 func newHTTP(ctx context.Context, cfg *Config, base string) (*httpSetup, error) {
@@ -88,6 +89,15 @@ func newHTTP(ctx context.Context, cfg *Config, base string) (*httpSetup, error) 
 	} else if sys, err := systemRoots(); err == nil {
 		tlsConf.RootCAs = sys
 	} // else nil: crypto/tls uses the system roots itself, or fails clearly
+	capath, capathName, err := setting("GIT_SSL_CAPATH", "http.sslCAPath")
+	if err != nil {
+		return nil, err
+	}
+	if capath != "" {
+		if tlsConf.RootCAs, err = addCAPath(tlsConf.RootCAs, cfg.path(capath)); err != nil {
+			return nil, &HTTPConfigError{Setting: capathName, Value: cfg.path(capath), Err: err}
+		}
+	}
 
 	cert, certName, err := setting("GIT_SSL_CERT", "http.sslCert")
 	if err != nil {
@@ -113,6 +123,29 @@ func newHTTP(ctx context.Context, cfg *Config, base string) (*httpSetup, error) 
 	h.client = &http.Client{Transport: &transport{tr: tr, setup: h}}
 	h.trusted = (u.Scheme == "https" && verify) || (bitbucket.IsLoopback(u.Hostname()) && h.proxy.forHost(u.Hostname()) == nil)
 	return h, nil
+}
+
+// addCAPath adds the certificates of every PEM file in dir to pool (a
+// copy), as curl adds http.sslCAPath to the roots it trusts. A nil pool
+// stands for the system roots, which cannot be copied: then the directory
+// is all that is trusted, unless it cannot be read.
+func addCAPath(pool *x509.CertPool, dir string) (*x509.CertPool, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := x509.NewCertPool()
+	if pool != nil {
+		out = pool.Clone()
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() || e.Type()&os.ModeSymlink != 0 {
+			if pem, err := os.ReadFile(filepath.Join(dir, e.Name())); err == nil {
+				out.AppendCertsFromPEM(pem)
+			}
+		}
+	}
+	return out, nil
 }
 
 // loadClientCert loads the client certificate and its key (the key from

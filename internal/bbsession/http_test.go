@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -54,6 +55,17 @@ func TestTLSAsGitHasIt(t *testing.T) {
 		t.Errorf("GIT_SSL_CAINFO: %v", err)
 	}
 	w.unsetenv("GIT_SSL_CAINFO")
+	// http.sslCAPath adds a directory's certificates to the roots.
+	w5 := newWorld(t)
+	capath := filepath.Join(w5.home, "certs")
+	if err := os.Mkdir(capath, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, capath, "sandbox.pem", s.CACertPEM())
+	w5.config("http.sslCAPath", capath)
+	if err := settings(w5, s.URL()); err != nil {
+		t.Errorf("http.sslCAPath: %v", err)
+	}
 
 	// As in git, http.sslCAInfo replaces the system roots.
 	defer func(orig func() (*x509.CertPool, error)) { systemRoots = orig }(systemRoots)
