@@ -42,11 +42,13 @@ func newHTTP(ctx context.Context, cfg *Config, base string) (*httpSetup, error) 
 	if err != nil {
 		return nil, err
 	}
-	get := func(key string) (string, bool, error) {
-		if cfg.Config == nil {
-			return "", false, nil
-		}
-		return cfg.Config.GetURLMatch(ctx, key, base)
+	vals, err := httpSettings(ctx, cfg, base)
+	if err != nil {
+		return nil, err
+	}
+	get := func(key string) (string, bool) {
+		v, ok := vals[strings.ToLower(key)]
+		return v, ok
 	}
 	// setting is an environment variable if set (and not empty), else the
 	// git config key: git's order for GIT_SSL_* and http.ssl*.
@@ -54,14 +56,12 @@ func newHTTP(ctx context.Context, cfg *Config, base string) (*httpSetup, error) 
 		if v, ok := cfg.getenv(env); ok && v != "" {
 			return v, env, nil
 		}
-		v, _, err := get(key)
-		return v, key, err
+		v, _ := get(key)
+		return v, key, nil
 	}
 
 	verify := true
-	if v, ok, err := get("http.sslVerify"); err != nil {
-		return nil, err
-	} else if ok {
+	if v, ok := get("http.sslVerify"); ok {
 		if verify, err = gitBool(v); err != nil {
 			return nil, &HTTPConfigError{Setting: "http.sslVerify", Value: v, Err: err}
 		}
@@ -146,6 +146,31 @@ func addCAPath(pool *x509.CertPool, dir string) (*x509.CertPool, error) {
 		}
 	}
 	return out, nil
+}
+
+// httpSettings reads every http.* setting that applies to base, as git
+// picks them (http.<url>.* by the best match), in one git config call.
+// Keys are in lower case; a key without a value is "true".
+func httpSettings(ctx context.Context, cfg *Config, base string) (map[string]string, error) {
+	vals := map[string]string{}
+	if cfg.Config == nil {
+		return vals, nil
+	}
+	out, ok, err := cfg.Config.GetURLMatch(ctx, "http", base)
+	if err != nil || !ok {
+		return vals, err
+	}
+	for _, line := range strings.Split(out, "\n") {
+		key, value, hasValue := strings.Cut(line, " ")
+		if key == "" {
+			continue
+		}
+		if !hasValue {
+			value = "true"
+		}
+		vals[strings.ToLower(key)] = value
+	}
+	return vals, nil
 }
 
 // loadClientCert loads the client certificate and its key (the key from

@@ -30,11 +30,8 @@ type proxyChoice struct {
 // Unlike Go's own environment proxy, nothing is exempt by itself: git (and
 // curl) send loopback addresses to the proxy too unless NO_PROXY names
 // them. A value without a scheme is an http:// proxy.
-func chooseProxy(cfg *Config, scheme string, get func(string) (string, bool, error)) (*proxyChoice, error) {
-	value, set, err := get("http.proxy")
-	if err != nil {
-		return nil, err
-	}
+func chooseProxy(cfg *Config, scheme string, get func(string) (string, bool)) (*proxyChoice, error) {
+	value, set := get("http.proxy")
 	source := "http.proxy"
 	env := func(names ...string) {
 		for _, n := range names {
