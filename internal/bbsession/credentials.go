@@ -41,6 +41,7 @@ func (s *Session) Authenticate(ctx context.Context) error {
 
 // ViaToken reports whether the credentials are BITBUCKET_TOKEN, an HTTP
 // access token (which Bitbucket may not let change an account's keys).
+// It is meaningful after Authenticate (or Client) returned.
 func (s *Session) ViaToken() bool {
 	return s.credErr == nil && s.creds != nil && s.creds.viaToken
 }
