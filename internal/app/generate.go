@@ -3,7 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
-	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -233,8 +233,8 @@ func showRecovered(env *Env, r keygen.Recovery) {
 		}
 		fmt.Fprintf(env.Stderr, "Finished replacing %s, which an interrupted run had left half-done%s.\n", r.Finished, where)
 	}
-	if n := len(r.Removed); n > 0 {
-		fmt.Fprintf(env.Stderr, "Removed %d temporary files an interrupted run left in %s.\n", n, filepath.Dir(r.Removed[0]))
+	if len(r.Removed) > 0 {
+		fmt.Fprintf(env.Stderr, "Removed what an interrupted run left: %s\n", strings.Join(r.Removed, ", "))
 	}
 }
 

@@ -63,7 +63,9 @@ func (e *NotLoadableError) Error() string {
 		return fmt.Sprintf("%s does not end with a complete %q line (with its newline)", e.Path, openSSHEnd[:len(openSSHEnd)-1])
 	case LoadBlankLine:
 		return fmt.Sprintf("%s has a blank line inside the key's text, which OpenSSH (through libcrypto) refuses", e.Path)
-	case LoadNotRegular, LoadFormat:
+	case LoadNotRegular:
+		return e.Err.Error()
+	case LoadFormat:
 		return fmt.Sprintf("%s is not a private key OpenSSH can read: %v", e.Path, e.Err)
 	}
 	return fmt.Sprintf("%s: %v", e.Path, ErrNotLoadable)
