@@ -129,7 +129,7 @@ func explainKeys(err error) *Error {
 		}
 		return fail("convert it to OpenSSH's own format (keeps the key): ssh-keygen -p -f " + unsupported.Path)
 	case errors.As(err, &notLoadable):
-		msg = "OpenSSH will not load this file: " + msg
+		msg = "OpenSSH will not load this file: " + notLoadable.Error()
 		return fail(notLoadableHint(notLoadable))
 	case errors.As(err, &notFound):
 		return fail("create one with git bbkey generate, or name another with --key PATH")
