@@ -43,9 +43,10 @@ func keyFiles(keys []sshkeys.Key) []string {
 	return files
 }
 
-// lockKeyDir takes the lock of a key directory that exists, waiting a
-// while for another run, and finishes or cleans up what an interrupted run
-// left there (keygen.Recover). A missing directory needs neither.
+// lockKeyDir takes the lock of a key directory that exists (~/.ssh for
+// setup, rotate and backup), waiting a while for another run, and finishes
+// or cleans up what an interrupted run left there (keygen.Recover) before
+// the caller looks at any key. A missing directory needs neither.
 func lockKeyDir(ctx context.Context, env *Env, dir string) (unlock func(), err error) {
 	if !exists(dir) {
 		return func() {}, nil

@@ -231,7 +231,7 @@ func showRecovered(env *Env, r keygen.Recovery) {
 		if r.BackupDir != "" {
 			where = " (the key it replaced is in " + r.BackupDir + ")"
 		}
-		fmt.Fprintf(env.Stderr, "Finished replacing %s, which an interrupted run had left half-done%s.\n", r.Finished, where)
+		fmt.Fprintf(env.Stderr, "Finished writing the key pair %s, which an interrupted run had left half-done%s.\n", r.Finished, where)
 	}
 	if len(r.Removed) > 0 {
 		fmt.Fprintf(env.Stderr, "Removed what an interrupted run left: %s\n", strings.Join(r.Removed, ", "))

@@ -85,7 +85,7 @@ func runRotate(ctx context.Context, env *Env, opts rotateOptions) error {
 		return err
 	}
 	sshDir := filepath.Dir(oldPath)
-	unlock, err := lockSSHDir(ctx, sshDir)
+	unlock, err := lockKeyDir(ctx, env, sshDir)
 	if err != nil {
 		return err
 	}

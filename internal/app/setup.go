@@ -141,7 +141,7 @@ func runSetup(ctx context.Context, env *Env, opts setupOptions) error {
 	if _, err := safefile.MkdirPrivate(sshDir); err != nil {
 		return failuref(err)
 	}
-	unlock, err := lockSSHDir(ctx, sshDir)
+	unlock, err := lockKeyDir(ctx, env, sshDir)
 	if err != nil {
 		return err
 	}
@@ -246,16 +246,6 @@ func runSetup(ctx context.Context, env *Env, opts setupOptions) error {
 	}
 	printSetup(env, opts.JSON, rep)
 	return nil
-}
-
-// lockSSHDir keeps setup and rotate runs on one ~/.ssh from stepping on
-// each other, waiting a while for a run that holds the lock.
-func lockSSHDir(ctx context.Context, sshDir string) (unlock func(), err error) {
-	lockCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	// keygen.Lock's errors say whether another run holds it or the lock
-	// file cannot be used at all (explain gives the hint).
-	return keygen.Lock(lockCtx, sshDir, 30*time.Second)
 }
 
 func deref(s *string, def string) string {
