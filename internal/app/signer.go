@@ -10,7 +10,6 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
-	"github.com/git-bbkey/git-bbkey/internal/safefile"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
 )
 
@@ -71,29 +70,12 @@ func (a lazyAgent) Signers() ([]ssh.Signer, error) {
 }
 
 func readPub(path string) (ssh.PublicKey, string, error) {
-	data, err := safefile.ReadSmall(path, safefile.MaxSmallFile)
-	if err != nil {
-		return nil, "", err
-	}
-	return sshkeys.ParsePublicKeyLine(data)
+	return sshkeys.ReadPublicKeyFile(path)
 }
 
 // agentSigner returns the running ssh-agent's signer for exactly pub, or nil.
 func agentSigner(env *Env, pub ssh.PublicKey) ssh.Signer {
-	ag := agentClient(env)
-	if ag == nil {
-		return nil
-	}
-	signers, err := ag.Signers()
-	if err != nil {
-		return nil
-	}
-	for _, s := range signers {
-		if string(s.PublicKey().Marshal()) == string(pub.Marshal()) {
-			return s
-		}
-	}
-	return nil
+	return sshkeys.AgentSigner(lazyAgent{env}, pub)
 }
 
 // agentClient connects to $SSH_AUTH_SOCK; nil when there is no agent.

@@ -172,7 +172,7 @@ func Unlock(path string, opts UnlockOptions) (*Unlocked, error) {
 		}
 		return u, err
 	}
-	if s := agentSigner(opts.Agent, publicHalf(path, info)); s != nil {
+	if s := AgentSigner(opts.Agent, publicHalf(path, info)); s != nil {
 		return &Unlocked{Path: path, Signer: s, Method: ByAgent}, nil
 	}
 	if info.pkcs8 {
@@ -257,19 +257,26 @@ func publicHalf(path string, info privateKey) ssh.PublicKey {
 	if info.pub != nil && info.pub.key != nil {
 		return info.pub.key
 	}
-	data, err := safefile.ReadSmall(path+".pub", maxKeyFileSize)
-	if err != nil {
-		return nil
-	}
-	pub, _, err := ParsePublicKeyLine(data)
+	pub, _, err := ReadPublicKeyFile(path + ".pub")
 	if err != nil {
 		return nil
 	}
 	return pub
 }
 
-// agentSigner is the agent's signer for exactly pub, or nil.
-func agentSigner(ag Agent, pub ssh.PublicKey) ssh.Signer {
+// ReadPublicKeyFile reads (bounded) and parses a NAME.pub file: see
+// ParsePublicKeyLine.
+func ReadPublicKeyFile(path string) (ssh.PublicKey, string, error) {
+	data, err := safefile.ReadSmall(path, maxKeyFileSize)
+	if err != nil {
+		return nil, "", err
+	}
+	return ParsePublicKeyLine(data)
+}
+
+// AgentSigner is the agent's signer for exactly pub, or nil (also when
+// the agent cannot be asked).
+func AgentSigner(ag Agent, pub ssh.PublicKey) ssh.Signer {
 	if ag == nil || pub == nil {
 		return nil
 	}
