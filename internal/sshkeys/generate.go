@@ -120,16 +120,9 @@ func MarshalPublicKey(pub ssh.PublicKey, comment string) []byte {
 // post-quantum hybrids, encrypted PKCS#8) or ErrRefusedType (dsa, rsa1).
 // Unlock is the whole procedure (agent, prompt) on top of it.
 func LoadSigner(path string, passphrase []byte) (ssh.Signer, error) {
-	data, info, err := readPrivateKey(path)
+	data, info, err := readSignableKey(path)
 	if err != nil {
 		return nil, err
-	}
-	if info.dsa || info.pub != nil && !canSign(info.pub.typ) {
-		typ := typeDSA
-		if info.pub != nil {
-			typ = info.pub.typ
-		}
-		return nil, fmt.Errorf("cannot use private key %q: %w", path, unsupportedTypeError(typ))
 	}
 	if info.encrypted && len(passphrase) == 0 {
 		missing := &ssh.PassphraseMissingError{PublicKey: publicHalf(path, info)}

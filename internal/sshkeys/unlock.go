@@ -151,16 +151,9 @@ const unlockTries = 3
 // *NeedPassphraseError, *UnsupportedKeyError, the error of Ask, or an
 // error saying the file is not a private key it can read.
 func Unlock(path string, opts UnlockOptions) (*Unlocked, error) {
-	data, info, err := readPrivateKey(path)
+	data, info, err := readSignableKey(path)
 	if err != nil {
 		return nil, err
-	}
-	if info.dsa || info.pub != nil && !canSign(info.pub.typ) {
-		typ := typeDSA
-		if info.pub != nil {
-			typ = info.pub.typ
-		}
-		return nil, &UnsupportedKeyError{Path: path, Err: unsupportedTypeError(typ)}
 	}
 	if !info.encrypted {
 		return open(path, data, info, nil, NotEncrypted)
@@ -213,6 +206,23 @@ func readPrivateKey(path string) ([]byte, privateKey, error) {
 	info, err := parsePrivateKey(data)
 	if err != nil {
 		return nil, privateKey{}, fmt.Errorf("private key %q does not parse: %w", path, err)
+	}
+	return data, info, nil
+}
+
+// readSignableKey is readPrivateKey for a key of a type git-bbkey can sign
+// with: others give an *UnsupportedKeyError.
+func readSignableKey(path string) ([]byte, privateKey, error) {
+	data, info, err := readPrivateKey(path)
+	if err != nil {
+		return nil, privateKey{}, err
+	}
+	if info.dsa || info.pub != nil && !canSign(info.pub.typ) {
+		typ := typeDSA
+		if info.pub != nil {
+			typ = info.pub.typ
+		}
+		return nil, privateKey{}, &UnsupportedKeyError{Path: path, Err: unsupportedTypeError(typ)}
 	}
 	return data, info, nil
 }
