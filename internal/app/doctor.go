@@ -376,6 +376,13 @@ func (d *doctor) checkKeys() {
 		d.checkKey(k)
 	}
 	d.checkDefaultKey()
+	// what killed runs left: never keys, cleaned up by the next writing run
+	if leftovers, err := sshkeys.FindLeftovers(d.sshDir); err == nil {
+		for _, l := range leftovers {
+			d.add("key-leftover", doctorWarn, d.tilde(l.Path)+": "+l.What(),
+				"git bbkey backup   (finishes or removes what an interrupted run left, and backs up your keys)")
+		}
+	}
 }
 
 // isDefault tells whether k is the key git-bbkey (and so setup/verify) uses.
@@ -391,9 +398,9 @@ func (d *doctor) checkKey(k sshkeys.Key) {
 	shown := d.tilde(path)
 	problems := 0
 	handled := map[int]bool{}
-	mark := func(substr string) {
+	mark := func(kinds ...sshkeys.ProblemKind) {
 		for i, p := range k.Problems {
-			if strings.Contains(p, substr) {
+			if slices.Contains(kinds, p.Kind) {
 				handled[i] = true
 			}
 		}
@@ -406,7 +413,14 @@ func (d *doctor) checkKey(k sshkeys.Key) {
 			problems++
 		}
 	}
-	mark("by group or others")
+	mark(sshkeys.ProblemLooseMode)
+	// what else OpenSSH refuses to load (line endings, framing)
+	var notLoadable *sshkeys.NotLoadableError
+	if k.PrivateKeyPath != "" && !slices.ContainsFunc(k.Problems, sshkeys.Problem.IsParseError) &&
+		errors.As(sshkeys.CheckLoadable(k.PrivateKeyPath), &notLoadable) && notLoadable.Reason != sshkeys.LoadPermissions {
+		d.add("key-load", doctorFail, fmt.Sprintf("%s: OpenSSH will not load this file: %v", shown, notLoadable), notLoadableHint(notLoadable))
+		problems++
+	}
 	// missing halves: the default key's matter, a stray half is a warning
 	status := doctorWarn
 	if d.isDefault(k) {
@@ -422,14 +436,14 @@ func (d *doctor) checkKey(k sshkeys.Key) {
 			fmt.Sprintf("ssh-keygen -y -f %s > %s", d.shell(path), d.shell(path+".pub")))
 		problems++
 	}
-	mark("is missing")
+	mark(sshkeys.ProblemMissingPrivate, sshkeys.ProblemMissingPublic)
 	// types Bitbucket refuses
 	if k.Type != "" {
 		if ok, reason := sshkeys.AcceptedByBitbucket(k); !ok {
 			d.add("key-type", doctorFail, fmt.Sprintf("%s: %s", shown, reason),
 				"create an ed25519 key instead: git bbkey generate (or git bbkey setup --new to register it too)")
 			problems++
-			mark(reason)
+			mark(sshkeys.ProblemRefusedType, sshkeys.ProblemDeprecated)
 		}
 	}
 	// anything else sshkeys found: parse errors and mismatches fail
@@ -439,10 +453,10 @@ func (d *doctor) checkKey(k sshkeys.Key) {
 		}
 		st, fix := doctorWarn, ""
 		switch {
-		case strings.Contains(p, "does not parse") || strings.Contains(p, "cannot read"):
+		case p.IsParseError():
 			st = doctorFail
 			fix = fmt.Sprintf("inspect it with ssh-keygen -l -f %s; move it out of ~/.ssh if it is not a key", d.shell(path))
-		case strings.Contains(p, "does not match"):
+		case p.Kind == sshkeys.ProblemPublicMismatch:
 			st = doctorFail
 			fix = fmt.Sprintf("ssh-keygen -y -f %s > %s", d.shell(k.PrivateKeyPath), d.shell(k.PrivateKeyPath+".pub"))
 		}

@@ -120,7 +120,12 @@ func runVerify(ctx context.Context, env *Env, opts verifyOptions) error {
 		return err
 	}
 	targets := resolveTargets(ctx, env, opts.Server, raw, opts.Write)
-	signer, keyErr := loadSigner(ctx, env, keyPath, opts.PassphraseFile)
+	// A key OpenSSH would refuse proves nothing, whatever x/crypto makes of it.
+	var signer ssh.Signer
+	keyErr := checkLoadable(keyPath)
+	if keyErr == nil {
+		signer, keyErr = loadSigner(ctx, env, keyPath, opts.PassphraseFile)
+	}
 	if keyErr != nil && opts.PassphraseFile != "" {
 		var e *Error
 		if errors.As(keyErr, &e) && e.Code == exitUsage {
