@@ -29,7 +29,7 @@ type Runner struct {
 	// server answers with a protocol v0 advertisement); nil means this
 	// process's environment, as for os/exec.
 	Env []string
-	Dir     string
+	Dir string
 	// MaxOutput bounds what is kept of stdout and of stderr (default 64 KiB).
 	MaxOutput int
 }
