@@ -318,4 +318,3 @@ func (s *Server) URL(path string) string {
 func (s *Server) KnownHostsLine() string {
 	return "[" + s.Host + "]:" + strconv.Itoa(s.Port) + " " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(s.HostKey)))
 }
-
