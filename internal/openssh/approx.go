@@ -33,7 +33,15 @@ func (r *Resolver) approximate(t Target, words, args []string, hop hopCommand) (
 	}
 	var flat bytes.Buffer
 	for _, kv := range opts.Lines {
-		fmt.Fprintf(&flat, "%s %s\n", kv[0], kv[1])
+		if kv[0] == "-i" {
+			// ssh expands -i at once and drops a file it cannot read.
+			p, err := tildeExpand(kv[1], r.Local.Home)
+			if _, serr := os.Stat(p); err != nil || serr != nil {
+				continue
+			}
+			kv = [2]string{"IdentityFile", p}
+		}
+		fmt.Fprintf(&flat, "%s %s\n", kv[0], quoteValue(kv[1]))
 	}
 	if t.User != "" {
 		fmt.Fprintf(&flat, "User %s\n", t.User)
@@ -42,7 +50,7 @@ func (r *Resolver) approximate(t Target, words, args []string, hop hopCommand) (
 	if home == "" {
 		home = r.Local.Home
 	}
-	in := &inliner{home: home, out: &flat}
+	in := &inliner{home: home, alias: t.Host, out: &flat}
 	if opts.ConfigFile != "" {
 		if err := in.file(opts.ConfigFile, filepath.Join(home, ".ssh"), 0, true); err != nil {
 			return nil, err
@@ -62,7 +70,8 @@ func (r *Resolver) approximate(t Target, words, args []string, hop hopCommand) (
 	if err != nil {
 		return nil, fmt.Errorf("read ssh config: %w", err)
 	}
-	alias := strings.ToLower(t.Host)
+	// Host patterns match the destination as given, case and all.
+	alias := t.Host
 	get := func(key string) string {
 		v, err := cfg.Get(alias, key)
 		if err != nil {
@@ -84,7 +93,7 @@ func (r *Resolver) approximate(t Target, words, args []string, hop hopCommand) (
 		s.AccountHome = home
 	}
 	raw := map[string][]string{}
-	s.Hostname = alias
+	s.Hostname = strings.ToLower(alias)
 	if h := get("HostName"); h != "" {
 		s.Hostname = strings.ToLower(strings.ReplaceAll(strings.ReplaceAll(h, "%h", alias), "%%", "%"))
 	}
@@ -177,6 +186,7 @@ func unquote(v string) string {
 // need OpenSSH: such blocks are left out).
 type inliner struct {
 	home  string
+	alias string // the destination: an Include inside a block applies only if the block matches it
 	out   *bytes.Buffer
 	files []string
 }
@@ -201,12 +211,15 @@ func (in *inliner) file(path, relDir string, depth int, required bool) error {
 		key, value := splitOption(trimmed)
 		switch strings.ToLower(key) {
 		case "host":
-			block = "Host " + strings.ToLower(strings.Join(strings.Fields(value), " "))
+			block = "Host " + strings.Join(strings.Fields(value), " ")
 			in.out.WriteString(block + "\n")
 		case "match":
 			block = matchAsHost(value)
 			in.out.WriteString(block + "\n")
 		case "include":
+			if block != "" && !blockMatches(block, in.alias) {
+				continue // OpenSSH reads nothing of it for this destination
+			}
 			if depth >= maxIncludeDepth {
 				return fmt.Errorf("read ssh config: Include nested too deeply in %q", path)
 			}
@@ -252,9 +265,8 @@ func matchAsHost(criteria string) string {
 				return never
 			}
 			i++
-			for _, p := range strings.Split(unquote(words[i]), ",") {
-				patterns = append(patterns, strings.ToLower(p))
-			}
+			// Match host compares lower case with lower case.
+			patterns = append(patterns, strings.Split(strings.ToLower(unquote(words[i])), ",")...)
 		default:
 			return never
 		}
@@ -263,4 +275,22 @@ func matchAsHost(criteria string) string {
 		return never
 	}
 	return "Host " + strings.Join(patterns, " ")
+}
+
+// blockMatches reports whether a Host line (as the inliner writes it)
+// selects alias, by ssh_config's own pattern rules.
+func blockMatches(hostLine, alias string) bool {
+	cfg, err := ssh_config.DecodeBytes([]byte(hostLine + "\n"))
+	if err != nil || len(cfg.Hosts) < 2 {
+		return false
+	}
+	return cfg.Hosts[1].Matches(alias)
+}
+
+// quoteValue quotes a value with blanks for the flattened config.
+func quoteValue(v string) string {
+	if strings.ContainsAny(v, " \t") && !strings.HasPrefix(v, `"`) {
+		return `"` + v + `"`
+	}
+	return v
 }

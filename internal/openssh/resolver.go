@@ -134,7 +134,9 @@ func (r *Resolver) Hop(ctx context.Context, of *Settings) (*Settings, error) {
 // resolve runs `words -G -v args` (or git's shell form when words is
 // nil), once per distinct invocation.
 func (r *Resolver) resolve(ctx context.Context, t Target, words, args []string, hop hopCommand) (*Settings, error) {
-	key := strings.Join(words, "\x00") + "\x01" + r.Command.Text + "\x01" + strings.Join(args, "\x00")
+	// The depth is part of the key: a hop's answer records how it was
+	// reached, so that a chain through itself ends (JumpLoopError).
+	key := fmt.Sprintf("%q %q %q %d", words, r.Command.Text, args, hop.depth)
 	r.mu.Lock()
 	if r.cache == nil {
 		r.cache = make(map[string]*call)

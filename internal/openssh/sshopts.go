@@ -24,7 +24,8 @@ type cmdOptions struct {
 	Verbose    int      // number of -v
 	Host       string   // a destination on the command line itself, rarely
 	// Lines are the options that set configuration keywords, in the order
-	// given, as ssh_config lines (keyword, value): -i, -o, -p, -l, -J.
+	// given, as ssh_config lines (keyword, value): -o, -p, -l, -J; -i as
+	// ("-i", file), since ssh treats it apart (it drops a missing file).
 	Lines [][2]string
 }
 
@@ -72,7 +73,7 @@ func parseSSHArgs(args []string) (cmdOptions, error) {
 				o.ConfigFile = val
 			case 'i':
 				o.Identities = append(o.Identities, val)
-				o.Lines = append(o.Lines, [2]string{"IdentityFile", val})
+				o.Lines = append(o.Lines, [2]string{"-i", val})
 			case 'o':
 				o.Options = append(o.Options, val)
 				k, v := splitOption(val)
