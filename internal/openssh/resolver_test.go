@@ -267,3 +267,26 @@ func assertGone(t *testing.T, file string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// BenchmarkSSHG is the cost of one uncached ssh -G (what verify pays
+// once per distinct host): `go test -bench SSHG ./internal/openssh/`.
+func BenchmarkSSHG(b *testing.B) {
+	cfg := writeConfig(b, "Host bb", "  HostName bitbucket.example.com", "  Port 7999", "  IdentityFile ~/.ssh/work_key")
+	for _, tc := range []struct {
+		name string
+		set  func(r *Resolver)
+	}{
+		{"plain", func(*Resolver) {}},
+		{"via-sh", func(r *Resolver) { r.Command.Words = nil }}, // as git runs a GIT_SSH_COMMAND
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				r := testResolver(b, cfg)
+				tc.set(r)
+				if _, err := r.Settings(context.Background(), Target{Host: "bb"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
