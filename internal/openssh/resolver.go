@@ -52,11 +52,16 @@ type SSHError struct {
 }
 
 func (e *SSHError) Error() string {
-	msg := strings.TrimSpace(e.Stderr)
-	if msg == "" {
-		msg = fmt.Sprintf("exit status %d", e.ExitCode)
+	msg := fmt.Sprintf("exit status %d", e.ExitCode)
+	for _, line := range strings.Split(e.Stderr, "\n") {
+		line = strings.TrimSpace(line)
+		if line != "" && !strings.HasPrefix(line, "debug") && !strings.HasPrefix(line, "OpenSSH_") &&
+			!strings.HasPrefix(line, "Pseudo-terminal will not be allocated") {
+			msg = line
+			break
+		}
 	}
-	return fmt.Sprintf("ssh -G for %q failed: %s", e.Argv[len(e.Argv)-1], firstLine(msg))
+	return fmt.Sprintf("ssh -G for %q failed: %s", e.Argv[len(e.Argv)-1], msg)
 }
 
 // ErrNoProxyJump is returned by Hop for settings without ProxyJump.

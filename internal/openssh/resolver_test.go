@@ -118,7 +118,7 @@ func TestSettingsFromSSH(t *testing.T) {
 	if !s.HomeDiffers() || s.Approximated || s.Variant != VariantSSH || !reflect.DeepEqual(s.ConfigFiles, []string{cfg}) {
 		t.Errorf("HomeDiffers %v, Approximated %v, Variant %v, ConfigFiles %q", s.HomeDiffers(), s.Approximated, s.Variant, s.ConfigFiles)
 	}
-	if s.KnownHostsName() != "[bbalias]:7999" {
+	if s.KnownHostsName() != "bbalias" {
 		t.Errorf("KnownHostsName = %q", s.KnownHostsName())
 	}
 

@@ -86,17 +86,16 @@ func (s *Settings) HomeDiffers() bool {
 func (s *Settings) Get(keyword string) []string { return s.raw[strings.ToLower(keyword)] }
 
 // KnownHostsName is the name known_hosts entries are looked up and added
-// under: HostKeyAlias if set, else the host name; "[name]:port" when the
-// port is not 22, as OpenSSH writes it.
+// under, as OpenSSH has it: HostKeyAlias as it is when set (no port),
+// else the host name, as "[name]:port" when the port is not 22.
 func (s *Settings) KnownHostsName() string {
-	name := s.Hostname
 	if s.HostKeyAlias != "" {
-		name = s.HostKeyAlias
+		return s.HostKeyAlias
 	}
 	if s.Port != 22 {
-		return "[" + name + "]:" + strconv.Itoa(s.Port)
+		return "[" + s.Hostname + "]:" + strconv.Itoa(s.Port)
 	}
-	return name
+	return s.Hostname
 }
 
 // parseDump reads `ssh -G` output: one "keyword value" per line; repeated
