@@ -129,3 +129,15 @@ func TestMatchAsHost(t *testing.T) {
 		}
 	}
 }
+
+// TestMissingBehindShell: a GIT_SSH_COMMAND whose program does not exist
+// (the shell says 127) gives approximated settings, not an error.
+func TestMissingBehindShell(t *testing.T) {
+	cfg := writeConfig(t, "Host bb", "  Port 7999")
+	r := testResolver(t, cfg)
+	r.Command = Command{Text: "no-such-ssh-program -F " + cfg + " $(true)", Shell: true, Variant: VariantAuto}
+	s, err := r.Settings(context.Background(), Target{Host: "bb"})
+	if err != nil || !s.Approximated {
+		t.Fatalf("%+v %v", s, err)
+	}
+}

@@ -2,7 +2,6 @@ package openssh
 
 import (
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 )
@@ -117,6 +116,3 @@ func hopCommandOf(c Command) hopCommand {
 	}
 	return h
 }
-
-// hostPort joins a host and port for dialling.
-func hostPort(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }

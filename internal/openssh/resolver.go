@@ -281,8 +281,3 @@ func parseDebug(stderr string) (files, execs []string) {
 	}
 	return files, execs
 }
-
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return strings.TrimSpace(line)
-}
