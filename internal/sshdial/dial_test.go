@@ -17,12 +17,19 @@ import (
 	"github.com/git-bbkey/git-bbkey/internal/openssh"
 )
 
-// TestReachesWhatGitReaches: for each way ~/.ssh/config and git's ssh
+// reachesWhatGitReaches: for each way ~/.ssh/config and git's ssh
 // command can route a remote, OpenSSH (ssh and git ls-remote) is the
 // oracle: what openssh resolves and sshdial dials reaches the same
 // server (its host key) with the same identity (Bitbucket's whoami).
-func TestReachesWhatGitReaches(t *testing.T) {
+// TestDial runs everything against one lab: three sshd are not cheap.
+func TestDial(t *testing.T) {
 	l := newLab(t)
+	t.Run("reaches what git reaches", func(t *testing.T) { reachesWhatGitReaches(t, l) })
+	t.Run("failures", func(t *testing.T) { failures(t, l) })
+	t.Run("channel deadline", func(t *testing.T) { channelDeadline(t, l) })
+}
+
+func reachesWhatGitReaches(t *testing.T, l *lab) {
 	user := l.target.LoginUser
 	sshF := "ssh -F " + l.config
 	coreSSH := sshF + " -i " + l.keyFile + " -p " + port(l.target)
@@ -93,10 +100,9 @@ func TestReachesWhatGitReaches(t *testing.T) {
 	}
 }
 
-// TestFailures: every way a path can fail says where, ends what it
+// failures: every way a path can fail says where, ends what it
 // started, and leaves no goroutine behind.
-func TestFailures(t *testing.T) {
-	l := newLab(t)
+func failures(t *testing.T, l *lab) {
 	env := append(append([]string(nil), l.env...), "GIT_SSH_COMMAND=ssh -F "+l.config)
 	r := l.resolver(t, env)
 	settings := func(host string) *openssh.Settings {
@@ -188,10 +194,9 @@ func TestFailures(t *testing.T) {
 	settle(t, before)
 }
 
-// TestChannelDeadline: a deadline on a forwarded connection closes it
-// and reads report os.ErrDeadlineExceeded, as net.Conn promises.
-func TestChannelDeadline(t *testing.T) {
-	l := newLab(t)
+// channelDeadline: a deadline on a forwarded connection closes it and
+// reads report os.ErrDeadlineExceeded, as net.Conn promises.
+func channelDeadline(t *testing.T, l *lab) {
 	env := append(append([]string(nil), l.env...), "GIT_SSH_COMMAND=ssh -F "+l.config)
 	r := l.resolver(t, env)
 	s, err := r.Settings(context.Background(), openssh.Target{Host: "jump1"})
