@@ -315,7 +315,7 @@ func (p *pool) dial(ctx context.Context, c *conn) {
 				fail(&failure{status: StatusTimeout, msg: "interrupted before " + addr + " answered"})
 			}
 		default:
-			fail(v.classifyHandshakeError(ep, err))
+			fail(v.classifyHandshakeError(ep, err, c.hostKey != nil && hostKeyFail == nil))
 		}
 		return
 	}
