@@ -8,9 +8,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -142,31 +144,48 @@ func LoadKnownHosts(files ...string) (*KnownHosts, error) {
 }
 
 func readKnownHostsFile(name string) ([]byte, error) {
-	st, err := os.Stat(name)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("cannot read known hosts file %q: %w", name, err)
+	if name == os.DevNull {
+		return nil, nil // what ssh -G reports for "none"
 	}
-	// A FIFO would block; a directory is no file. Devices (/dev/null,
-	// which ssh -G reports for "none") are read, within the bound.
-	if st.IsDir() || st.Mode()&(fs.ModeNamedPipe|fs.ModeSocket) != 0 {
-		return nil, fmt.Errorf("cannot read known hosts file %q: not a regular file", name)
+	// O_NONBLOCK: opening a FIFO returns at once instead of waiting for a
+	// writer; it changes nothing for a regular file.
+	flags := os.O_RDONLY
+	if runtime.GOOS != "windows" {
+		flags |= syscall.O_NONBLOCK
 	}
-	f, err := os.Open(name)
+	f, err := os.OpenFile(name, flags, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
 	if err != nil {
-		return nil, fmt.Errorf("cannot read known hosts file %q: %w", name, err)
+		return nil, fmt.Errorf("cannot read known hosts file %q: %w", name, pathCause(err))
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("cannot read known hosts file %q: %w", name, pathCause(err))
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("cannot read known hosts file %q: not a regular file", name)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, maxKnownHostsFile+1))
 	if err != nil {
-		return nil, fmt.Errorf("cannot read known hosts file %q: %w", name, err)
+		return nil, fmt.Errorf("cannot read known hosts file %q: %w", name, pathCause(err))
 	}
 	if len(data) > maxKnownHostsFile {
 		return nil, fmt.Errorf("cannot read known hosts file %q: larger than %d MiB", name, maxKnownHostsFile>>20)
 	}
 	return data, nil
+}
+
+// pathCause is the system's error inside a *fs.PathError (whose own text
+// repeats the path).
+func pathCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 func (kh *KnownHosts) parse(file string, data []byte) {
