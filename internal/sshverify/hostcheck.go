@@ -236,18 +236,32 @@ func keyTypeOfAlgorithm(algo string) (keyType string, cert bool) {
 }
 
 // HostKeyAlgorithms orders OpenSSH's default host key algorithms for h as
-// ssh does (sshconnect2.c, order_hostkeyalgs), so that the server shows
-// the key ssh would see: the list as it is when a usable key of the
+// ssh does (sshconnect2.c, order_hostkeyalgs); see HostKeyAlgorithmsFrom.
+func (kh *KnownHosts) HostKeyAlgorithms(h HostRef) []string {
+	return kh.HostKeyAlgorithmsFrom(h, nil)
+}
+
+// HostKeyAlgorithmsFrom orders algos (ssh's HostKeyAlgorithms for the
+// host; nil means OpenSSH's defaults) as ssh does, so that the server
+// shows the key ssh would see: the list as it is when a usable key of the
 // first algorithm's type is known; otherwise first the algorithms of the
 // key types known for h (and every certificate algorithm when a
-// @cert-authority line applies), then the rest.
-func (kh *KnownHosts) HostKeyAlgorithms(h HostRef) []string {
+// @cert-authority line applies), then the rest. Algorithms x/crypto cannot
+// verify (security-key host keys) are left out.
+func (kh *KnownHosts) HostKeyAlgorithmsFrom(h HostRef, algos []string) []string {
+	if algos == nil {
+		algos = opensshHostKeyAlgorithms
+	}
+	usable := slices.Concat(ssh.SupportedAlgorithms().HostKeys, ssh.InsecureAlgorithms().HostKeys)
+	algos = slices.DeleteFunc(slices.Clone(algos), func(a string) bool { return !slices.Contains(usable, a) })
+	if len(algos) == 0 {
+		return nil
+	}
 	hk := kh.Lookup(h)
 	known := map[string]bool{}
 	for _, e := range hk.Usable() {
 		known[e.Key.Type()] = true
 	}
-	algos := slices.Clone(opensshHostKeyAlgorithms)
 	if best, _ := keyTypeOfAlgorithm(algos[0]); known[best] {
 		return algos
 	}

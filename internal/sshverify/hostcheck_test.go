@@ -114,3 +114,19 @@ func TestHostKeyAlgorithmsOrder(t *testing.T) {
 		}
 	}
 }
+
+// ssh's own HostKeyAlgorithms (from ssh -G) is ordered the same way, less
+// what x/crypto cannot verify.
+func TestHostKeyAlgorithmsFromConfig(t *testing.T) {
+	rsaK := newSigner(t, "rsa").PublicKey()
+	kh, _ := loadString(t, "[bb]:7999 "+rsaK.Type()+" "+blob(rsaK)+"\n")
+	ref := HostRef{Host: "bb", Port: 7999}
+	got := kh.HostKeyAlgorithmsFrom(ref, []string{ssh.KeyAlgoED25519, ssh.KeyAlgoSKED25519, ssh.KeyAlgoRSA})
+	if want := []string{ssh.KeyAlgoRSA, ssh.KeyAlgoED25519}; !slices.Equal(got, want) {
+		t.Errorf("%v, want %v", got, want)
+	}
+	got = kh.HostKeyAlgorithmsFrom(ref, []string{ssh.KeyAlgoRSA, ssh.KeyAlgoED25519})
+	if want := []string{ssh.KeyAlgoRSA, ssh.KeyAlgoED25519}; !slices.Equal(got, want) {
+		t.Errorf("%v, want %v", got, want)
+	}
+}

@@ -291,7 +291,7 @@ func (p *pool) dial(ctx context.Context, c *conn) {
 	cfg := &ssh.ClientConfig{
 		User:              ep.user,
 		Auth:              []ssh.AuthMethod{ssh.PublicKeys(v.opts.Signer)},
-		HostKeyAlgorithms: kh.HostKeyAlgorithms(ref),
+		HostKeyAlgorithms: kh.HostKeyAlgorithmsFrom(ref, hostKeyAlgorithms(ep)),
 		HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error {
 			c.hostKey = key
 			c.check, hostKeyFail = v.checkHostKey(ctx, ep, key)
@@ -330,6 +330,13 @@ func (p *pool) dial(ctx context.Context, c *conn) {
 		client.Close()
 		c.fail = &failure{status: StatusTimeout, msg: "interrupted"}
 	}
+}
+
+func hostKeyAlgorithms(ep endpoint) []string {
+	if ep.settings == nil {
+		return nil
+	}
+	return ep.settings.HostKeyAlgorithms
 }
 
 // connect opens the byte stream to ep: its HostSettings.Dial (a proxy

@@ -41,6 +41,9 @@ type HostSettings struct {
 	// Dial opens the byte stream SSH runs over (a ProxyJump or
 	// ProxyCommand path); nil dials Host:Port over TCP.
 	Dial func(ctx context.Context) (net.Conn, error)
+	// HostKeyAlgorithms is ssh's HostKeyAlgorithms for the host (ssh -G),
+	// ordered by known_hosts as ssh orders it; nil: OpenSSH's defaults.
+	HostKeyAlgorithms []string
 }
 
 // Status is the outcome of one target (the values of the CLI contract).
