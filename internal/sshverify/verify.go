@@ -3,6 +3,12 @@
 // exactly one key, runs whoami, reads the git-upload-pack (and optionally
 // git-receive-pack) ref advertisement, and reports a status per target.
 // Targets on the same host share SSH connections.
+//
+// It is also git-bbkey's one known_hosts reader (knownhosts.go,
+// hostmatch.go, hostcheck.go: files read, matched and judged as OpenSSH
+// does, for verify and doctor alike) and the home of the host-key policy
+// (policy.go: what to do about an unknown host) and of pinning (hostkey.go:
+// append once, under a lock, to the first user file).
 package sshverify
 
 import (
