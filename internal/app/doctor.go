@@ -19,7 +19,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/skeema/knownhosts"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/crypto/ssh"
 
@@ -27,6 +26,7 @@ import (
 	"github.com/git-bbkey/git-bbkey/internal/bitbucket"
 	"github.com/git-bbkey/git-bbkey/internal/gitremote"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
+	"github.com/git-bbkey/git-bbkey/internal/sshverify"
 )
 
 type doctorOptions struct {
@@ -380,6 +380,13 @@ func (d *doctor) checkKeys() {
 		d.checkKey(k)
 	}
 	d.checkDefaultKey()
+	// what killed runs left: never keys, cleaned up by the next writing run
+	if leftovers, err := sshkeys.FindLeftovers(d.sshDir); err == nil {
+		for _, l := range leftovers {
+			d.add("key-leftover", doctorWarn, d.tilde(l.Path)+": "+l.What(),
+				"git bbkey backup   (finishes or removes what an interrupted run left, and backs up your keys)")
+		}
+	}
 }
 
 // isDefault tells whether k is the key git-bbkey (and so setup/verify) uses.
@@ -395,9 +402,9 @@ func (d *doctor) checkKey(k sshkeys.Key) {
 	shown := d.tilde(path)
 	problems := 0
 	handled := map[int]bool{}
-	mark := func(substr string) {
+	mark := func(kinds ...sshkeys.ProblemKind) {
 		for i, p := range k.Problems {
-			if strings.Contains(p, substr) {
+			if slices.Contains(kinds, p.Kind) {
 				handled[i] = true
 			}
 		}
@@ -410,7 +417,14 @@ func (d *doctor) checkKey(k sshkeys.Key) {
 			problems++
 		}
 	}
-	mark("by group or others")
+	mark(sshkeys.ProblemLooseMode)
+	// what else OpenSSH refuses to load (line endings, framing)
+	var notLoadable *sshkeys.NotLoadableError
+	if k.PrivateKeyPath != "" && !slices.ContainsFunc(k.Problems, sshkeys.Problem.IsParseError) &&
+		errors.As(sshkeys.CheckLoadable(k.PrivateKeyPath), &notLoadable) && notLoadable.Reason != sshkeys.LoadPermissions {
+		d.add("key-load", doctorFail, fmt.Sprintf("%s: OpenSSH will not load this file: %v", shown, notLoadable), notLoadableHint(notLoadable))
+		problems++
+	}
 	// missing halves: the default key's matter, a stray half is a warning
 	status := doctorWarn
 	if d.isDefault(k) {
@@ -426,14 +440,14 @@ func (d *doctor) checkKey(k sshkeys.Key) {
 			fmt.Sprintf("ssh-keygen -y -f %s > %s", d.shell(path), d.shell(path+".pub")))
 		problems++
 	}
-	mark("is missing")
+	mark(sshkeys.ProblemMissingPrivate, sshkeys.ProblemMissingPublic)
 	// types Bitbucket refuses
 	if k.Type != "" {
 		if ok, reason := sshkeys.AcceptedByBitbucket(k); !ok {
 			d.add("key-type", doctorFail, fmt.Sprintf("%s: %s", shown, reason),
 				"create an ed25519 key instead: git bbkey generate (or git bbkey setup --new to register it too)")
 			problems++
-			mark(reason)
+			mark(sshkeys.ProblemRefusedType, sshkeys.ProblemDeprecated)
 		}
 	}
 	// anything else sshkeys found: parse errors and mismatches fail
@@ -443,10 +457,10 @@ func (d *doctor) checkKey(k sshkeys.Key) {
 		}
 		st, fix := doctorWarn, ""
 		switch {
-		case strings.Contains(p, "does not parse") || strings.Contains(p, "cannot read"):
+		case p.IsParseError():
 			st = doctorFail
 			fix = fmt.Sprintf("inspect it with ssh-keygen -l -f %s; move it out of ~/.ssh if it is not a key", d.shell(path))
-		case strings.Contains(p, "does not match"):
+		case p.Kind == sshkeys.ProblemPublicMismatch:
 			st = doctorFail
 			fix = fmt.Sprintf("ssh-keygen -y -f %s > %s", d.shell(k.PrivateKeyPath), d.shell(k.PrivateKeyPath+".pub"))
 		}
@@ -705,26 +719,15 @@ func (d *doctor) checkKnownHosts() {
 	if !fromConfig {
 		userFiles = []string{file}
 	}
-	var files []string
-	for _, f := range append(slices.Clone(userFiles), systemKnownHosts()...) {
-		if st, err := os.Stat(f); err == nil && st.Mode().IsRegular() {
-			files = append(files, f)
-		}
+	kh, err := sshverify.LoadKnownHosts(slices.Concat(userFiles, systemKnownHosts())...)
+	if err != nil {
+		d.add("known-hosts", doctorWarn, fmt.Sprintf("cannot read the known hosts: %v", err),
+			fmt.Sprintf("look for the broken line, or remove the entry and pin it again: ssh-keygen -R '%s' && git bbkey verify", where))
+		return
 	}
-	var known []knownhosts.PublicKey
-	if len(files) > 0 {
-		db, err := knownhosts.NewDB(files...)
-		if err != nil {
-			d.add("known-hosts", doctorWarn, fmt.Sprintf("cannot read the known hosts: %v", err),
-				fmt.Sprintf("look for the broken line, or remove the entry and pin it again: ssh-keygen -R '%s' && git bbkey verify", where))
-			return
-		}
-		for _, k := range db.HostKeys(net.JoinHostPort(d.sshHost, strconv.Itoa(d.sshPort))) {
-			if !k.Cert {
-				known = append(known, k)
-			}
-		}
-	}
+	// What ssh accepts: host keys for the host that no @revoked line refuses.
+	hk := kh.Known(sshverify.HostRef{Host: d.sshHost, Port: d.sshPort})
+	known := hk.Usable()
 	published := ""
 	if d.settingsOK && strings.HasPrefix(d.settings.Fingerprint, "SHA256:") {
 		published = d.settings.Fingerprint
@@ -742,6 +745,23 @@ func (d *doctor) checkKnownHosts() {
 			pinFix = fmt.Sprintf("add ~/.ssh/known_hosts, where git bbkey pins host keys, to the UserKnownHostsFile line for %s in ~/.ssh/config; then run: git bbkey verify", d.sshHost)
 		}
 	}
+	if published != "" {
+		for _, r := range hk.Revoked {
+			if ssh.FingerprintSHA256(r.Key) == published {
+				d.add("known-hosts", doctorFail, fmt.Sprintf("the host key %s publishes for %s (%s) is marked @revoked in %s: ssh refuses to connect",
+					d.base, where, published, d.tilde(r.File)+":"+strconv.Itoa(r.Line)),
+					"ask your Bitbucket admin why the server still uses a withdrawn host key; do not delete the @revoked line to get past this")
+				return
+			}
+		}
+	}
+	if len(known) == 0 && len(hk.Keys) > 0 {
+		r := hk.RevokedBy(hk.Keys[0].Key)
+		d.add("known-hosts", doctorFail, fmt.Sprintf("the known_hosts entry for %s (%s) is marked @revoked in %s: ssh refuses that key",
+			where, ssh.FingerprintSHA256(hk.Keys[0].Key), d.tilde(r.File)+":"+strconv.Itoa(r.Line)),
+			"ask your Bitbucket admin for the server's current host key fingerprint, then remove the old entry: ssh-keygen -R '"+where+"' && git bbkey verify")
+		return
+	}
 	if len(known) == 0 {
 		if fromConfig {
 			d.add("known-hosts", doctorWarn, fmt.Sprintf("ssh looks for the host key of %s%s and finds none: the first connection cannot check who answers", where, in), pinFix)
@@ -751,10 +771,10 @@ func (d *doctor) checkKnownHosts() {
 		return
 	}
 	var fps []string
-	for _, k := range known {
-		fp := ssh.FingerprintSHA256(k)
+	for _, e := range known {
+		fp := ssh.FingerprintSHA256(e.Key)
 		if fp == published {
-			d.add("known-hosts", doctorOK, fmt.Sprintf("%s is known%s (%s %s) and matches the fingerprint %s publishes", where, in, k.Type(), fp, d.base), "")
+			d.add("known-hosts", doctorOK, fmt.Sprintf("%s is known%s (%s %s) and matches the fingerprint %s publishes", where, in, e.Key.Type(), fp, d.base), "")
 			return
 		}
 		fps = append(fps, fp)

@@ -54,11 +54,27 @@ func optional(s string) *string {
 	return &s
 }
 
-func toKeyJSON(k sshkeys.Key) keyJSON {
-	problems := k.Problems
-	if problems == nil {
-		problems = []string{}
+// problemTexts are the problems as people read them (list --json keeps
+// these words).
+func problemTexts(k sshkeys.Key) []string {
+	texts := make([]string, 0, len(k.Problems))
+	for _, p := range k.Problems {
+		texts = append(texts, p.String())
 	}
+	return texts
+}
+
+// listProblems adds, for a key on Bitbucket only, what list says about it.
+func listProblems(k sshkeys.Key, serverOnly map[string][]string) []string {
+	texts := problemTexts(k)
+	if k.PrivateKeyPath == "" && k.PublicKeyPath == "" {
+		texts = append(texts, serverOnly[k.Fingerprint]...)
+	}
+	return texts
+}
+
+func toKeyJSON(k sshkeys.Key) keyJSON {
+	problems := problemTexts(k)
 	return keyJSON{
 		PrivateKeyPath: optional(k.PrivateKeyPath),
 		PublicKeyPath:  optional(k.PublicKeyPath),
@@ -81,13 +97,14 @@ func runList(ctx context.Context, env *Env, opts listOptions) error {
 		return err
 	}
 	var registered map[string]bool
+	var serverOnly map[string][]string // problems of the keys on Bitbucket only, by fingerprint
 	if opts.Server != "" {
-		var serverOnly []sshkeys.Key
-		registered, serverOnly, err = registeredKeys(ctx, env, opts.Server, keys)
+		var onlyKeys []sshkeys.Key
+		registered, onlyKeys, serverOnly, err = registeredKeys(ctx, env, opts.Server, keys)
 		if err != nil {
 			return err
 		}
-		keys = append(keys, serverOnly...)
+		keys = append(keys, onlyKeys...)
 	}
 	if opts.JSON {
 		out := struct {
@@ -96,6 +113,7 @@ func runList(ctx context.Context, env *Env, opts listOptions) error {
 		}{SSHDir: dir, Keys: []keyJSON{}}
 		for _, k := range keys {
 			kj := toKeyJSON(k)
+			kj.Problems = listProblems(k, serverOnly)
 			if registered != nil {
 				r := registered[k.Fingerprint]
 				kj.Registered = &r
@@ -130,7 +148,7 @@ func runList(ctx context.Context, env *Env, opts listOptions) error {
 			fmt.Fprintf(&line, "%-*s", widths[j], cell)
 		}
 		fmt.Fprintln(env.Stdout, strings.TrimRight(line.String(), " "))
-		for _, p := range k.Problems {
+		for _, p := range listProblems(k, serverOnly) {
 			fmt.Fprintf(env.Stdout, "    problem: %s\n", p)
 		}
 	}
@@ -177,11 +195,12 @@ func columnWidths(rows [][]string) []int {
 }
 
 // registeredKeys asks Bitbucket for the user's keys: which local
-// fingerprints are registered, and the registered keys with no local file.
-func registeredKeys(ctx context.Context, env *Env, server string, local []sshkeys.Key) (map[string]bool, []sshkeys.Key, error) {
+// fingerprints are registered, and the registered keys with no local file
+// with what to say about each (by fingerprint).
+func registeredKeys(ctx context.Context, env *Env, server string, local []sshkeys.Key) (map[string]bool, []sshkeys.Key, map[string][]string, error) {
 	s, err := env.bitbucket().Open(ctx, server)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	fps := make([]string, 0, len(local))
 	for _, k := range local {
@@ -189,12 +208,18 @@ func registeredKeys(ctx context.Context, env *Env, server string, local []sshkey
 	}
 	registered, others, err := register.Registered(ctx, s, fps)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var only []sshkeys.Key
+	notes := map[string][]string{}
 	for _, k := range others {
-		sk := sshkeys.Key{Fingerprint: register.Fingerprint(k), Comment: k.Label,
-			Problems: []string{fmt.Sprintf("registered on Bitbucket (id %d) but not found in ~/.ssh: remove it with git bbkey remove %d if it is no longer used", k.ID, k.ID)}}
+		fp := register.Fingerprint(k)
+		_, seen := notes[fp]
+		notes[fp] = append(notes[fp], fmt.Sprintf("registered on Bitbucket (id %d) but not found in ~/.ssh: remove it with git bbkey remove %d if it is no longer used", k.ID, k.ID))
+		if seen {
+			continue // one row per key, with every id it is registered under
+		}
+		sk := sshkeys.Key{Fingerprint: fp, Comment: k.Label, Problems: []sshkeys.Problem{}}
 		if pub, comment, err := sshkeys.ParsePublicKeyLine([]byte(k.Text)); err == nil {
 			sk.Type, sk.Bits, sk.PublicKey = pub.Type(), sshkeys.Bits(pub), pub
 			if sk.Comment == "" {
@@ -203,5 +228,5 @@ func registeredKeys(ctx context.Context, env *Env, server string, local []sshkey
 		}
 		only = append(only, sk)
 	}
-	return registered, only, nil
+	return registered, only, notes, nil
 }

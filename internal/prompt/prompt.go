@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/term"
+
+	"github.com/git-bbkey/git-bbkey/internal/safefile"
 )
 
 // ErrNoTerminal means a question needed a person but there is no terminal
@@ -55,11 +57,17 @@ func NewPassphrase(p Prompter) ([]byte, error) {
 	return nil, errors.New("passphrases did not match after 5 tries")
 }
 
+// ErrEmptyPassphrase: a passphrase file whose first line is empty. No
+// passphrase is a choice of its own (--no-passphrase), never a file.
+var ErrEmptyPassphrase = errors.New("the passphrase file's first line is empty")
+
 // ReadPassphraseFile returns the first line of a file, newline stripped, as
-// ssh-keygen's callers and git's credential helpers expect. The error never
-// quotes the file's content.
+// ssh-keygen's callers and git's credential helpers expect. The file must
+// be a regular file of at most 64 KiB (never a FIFO or a device, which
+// could hang or never end), and its first line must not be empty
+// (ErrEmptyPassphrase). The error never quotes the file's content.
 func ReadPassphraseFile(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadSmall(path, safefile.MaxSmallFile)
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
@@ -70,7 +78,11 @@ func ReadPassphraseFile(path string) ([]byte, error) {
 	if i := bytes.IndexByte(data, '\n'); i >= 0 {
 		data = data[:i]
 	}
-	return bytes.TrimSuffix(data, []byte("\r")), nil
+	data = bytes.TrimSuffix(data, []byte("\r"))
+	if len(data) == 0 {
+		return nil, fmt.Errorf("passphrase file %q: %w", path, ErrEmptyPassphrase)
+	}
+	return data, nil
 }
 
 // Terminal is the real Prompter on the controlling terminal.
