@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -171,6 +172,9 @@ func TestCredentialStore(t *testing.T) {
 // A stand-in git records its arguments and environment: secrets must not
 // be in argv, and prompting must be off unless Interactive.
 func TestArgvAndPromptEnvironment(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the stand-in git is a /bin/sh script, which Windows cannot run")
+	}
 	dir := t.TempDir()
 	record := filepath.Join(dir, "record")
 	fakeGit := filepath.Join(dir, "git")
