@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/git-bbkey/git-bbkey/internal/gitconfig"
 )
 
 // Exit codes, as in the contract.
@@ -51,6 +53,10 @@ var errSilentFailure = &Error{Code: exitFailure}
 func report(w io.Writer, err error) int {
 	if err == nil {
 		return exitOK
+	}
+	if errors.Is(err, gitconfig.ErrGitNotFound) {
+		err = &Error{Code: exitFailure, Msg: "git was not found", Err: err,
+			Hints: []string{"install git (https://git-scm.com/downloads) and make sure it is on PATH"}}
 	}
 	var e *Error
 	if !errors.As(err, &e) {

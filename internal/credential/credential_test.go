@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/git-bbkey/git-bbkey/internal/gitconfig"
 	"github.com/git-bbkey/git-bbkey/internal/testutil"
 )
 
@@ -242,5 +243,14 @@ func TestSecretsNeverShown(t *testing.T) {
 	}
 	if _, err := h.Fill(context.Background(), "https://bb.example.com"); err == nil || errors.Is(err, ErrNoCredential) {
 		t.Errorf("a missing git is not \"no credential\": %v", err)
+	}
+}
+
+// Without git, Fill says that git is missing: that is not "no credential".
+func TestFillWithoutGit(t *testing.T) {
+	h := &Helper{Git: filepath.Join(t.TempDir(), "no-such-git")}
+	_, err := h.Fill(context.Background(), "https://bb.example.com")
+	if !errors.Is(err, gitconfig.ErrGitNotFound) || errors.Is(err, ErrNoCredential) {
+		t.Fatalf("Fill without git = %v, want gitconfig.ErrGitNotFound", err)
 	}
 }

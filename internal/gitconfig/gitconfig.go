@@ -7,15 +7,26 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os/exec"
 	"strings"
 )
+
+// ErrGitNotFound means the git program itself could not be run: it is not
+// installed, or not on PATH (or not at the path given).
+var ErrGitNotFound = errors.New("git was not found")
 
 // Reader runs `git config` in Dir with Env added to the environment.
 type Reader struct {
 	Git string   // path to git; "" means "git" from PATH
 	Dir string   // working directory (the repository, if any)
 	Env []string // full environment for the child; nil inherits
+
+	// MissingGitIsUnset makes every read answer "not set" when git itself
+	// cannot be found, instead of failing with ErrGitNotFound: without
+	// git there are no git settings, and a setting that has a default
+	// takes it. Leave it false to read a value that has no default.
+	MissingGitIsUnset bool
 }
 
 func (r *Reader) run(ctx context.Context, args ...string) (string, bool, error) {
@@ -33,10 +44,13 @@ func (r *Reader) run(ctx context.Context, args ...string) (string, bool, error) 
 	if errors.As(err, &exit) && exit.ExitCode() == 1 && stderr.Len() == 0 {
 		return "", false, nil // not set
 	}
-	if err != nil {
-		if errors.Is(err, exec.ErrNotFound) {
-			return "", false, fmt.Errorf("git is not installed or not on PATH")
+	if MissingGit(err, git) {
+		if r.MissingGitIsUnset {
+			return "", false, nil
 		}
+		return "", false, fmt.Errorf("cannot run %q to read git config: %w", git, ErrGitNotFound)
+	}
+	if err != nil {
 		msg := strings.TrimSpace(stderr.String())
 		if msg == "" {
 			msg = err.Error()
@@ -44,6 +58,17 @@ func (r *Reader) run(ctx context.Context, args ...string) (string, bool, error) 
 		return "", false, fmt.Errorf("git config %s: %s", strings.Join(args, " "), msg)
 	}
 	return strings.TrimRight(stdout.String(), "\r\n"), true, nil
+}
+
+// MissingGit reports whether err, from running the program git, says that
+// git itself could not be found (rather than that it ran and failed, or
+// that the working directory is missing).
+func MissingGit(err error, git string) bool {
+	if errors.Is(err, exec.ErrNotFound) {
+		return true
+	}
+	var pe *fs.PathError
+	return errors.As(err, &pe) && pe.Path == git && errors.Is(pe.Err, fs.ErrNotExist)
 }
 
 // Get returns the value of key and whether it is set.
