@@ -111,6 +111,7 @@ set -e
 [ "$status" = 0 ] || { echo "wine-tests: Windows tests failed" >&2; exit 1; }
 
 step "git-bbkey.exe end to end under Wine"
+go vet -tags wine ./git-bbkey
 GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -o "$work/git-bbkey.exe" ./git-bbkey
 set +e
 BBKEY_WINE=$wine BBKEY_WINE_EXE=$work/git-bbkey.exe \
