@@ -89,8 +89,12 @@ type Config struct {
 	HTTPPort          int // 0 = random loopback port
 	SSHPort           int // 0 = random loopback port
 	DataDir           string
-	Git               string     // path to git; default "git"
-	HostKey           ssh.Signer // nil = generate an ed25519 key
+	Git               string // path to git; default "git"
+	// RESTOnly creates no bare repositories, so git is not needed: the
+	// repositories exist for the REST API only, and git over SSH finds
+	// none (for REST tests where no git is installed, such as under Wine).
+	RESTOnly bool
+	HostKey  ssh.Signer // nil = generate an ed25519 key
 
 	// AdvertisedSSHPort is the port that the settings' baseUrl and the
 	// clone links report, as behind a port forward (default: the real SSH
@@ -226,6 +230,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	for _, key := range s.projOrder {
 		for _, r := range s.projects[key].repos {
+			if cfg.RESTOnly {
+				break
+			}
 			if err := initBareRepo(ctx, s.gitPath, r.dir); err != nil {
 				return nil, err
 			}

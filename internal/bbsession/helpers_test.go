@@ -29,11 +29,12 @@ type world struct {
 	env  []string
 }
 
+// newWorld needs no git: only the tests that run git (config, credential
+// helpers, git as the oracle) require it, through gitc.
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	git := testutil.RequireTool(t, "git")
 	home := t.TempDir()
-	return &world{t: t, git: git, home: home, env: []string{
+	return &world{t: t, git: "git", home: home, env: []string{
 		"HOME=" + home, "PATH=" + os.Getenv("PATH"), "GIT_CONFIG_NOSYSTEM=1",
 		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
 		"GIT_CONFIG_GLOBAL=" + filepath.Join(home, ".gitconfig"),
@@ -59,6 +60,7 @@ func (w *world) unsetenv(key string) {
 // gitc runs git with the world's environment in its home.
 func (w *world) gitc(args ...string) string {
 	w.t.Helper()
+	w.git = testutil.RequireTool(w.t, "git")
 	cmd := exec.Command(w.git, args...)
 	cmd.Env, cmd.Dir = w.env, w.home
 	out, err := cmd.CombinedOutput()
@@ -73,7 +75,7 @@ func (w *world) config(key, value string) { w.gitc("config", "--global", "--add"
 
 func (w *world) sessions(mod ...func(*Config)) *Sessions {
 	cfg := Config{
-		Git: w.git, Config: &gitconfig.Reader{Git: w.git, Dir: w.home, Env: w.env},
+		Git: w.git, Config: &gitconfig.Reader{Git: w.git, Dir: w.home, Env: w.env, MissingGitIsUnset: true},
 		Env: w.env, Dir: w.home, UserAgent: "git-bbkey/test", Timeout: 5 * time.Second,
 	}
 	for _, m := range mod {
@@ -92,12 +94,12 @@ func (w *world) session(base string, mod ...func(*Config)) *Session {
 	return s
 }
 
-// startSandbox starts the Bitbucket stand-in: alice administers PROJ, bob
-// reads it.
+// startSandbox starts the Bitbucket stand-in, REST only (no git needed):
+// alice administers PROJ, bob reads it.
 func startSandbox(t *testing.T, mutate ...func(*bbsandbox.Config)) *bbsandbox.Server {
 	t.Helper()
-	git := testutil.RequireTool(t, "git")
 	cfg := bbsandbox.Config{
+		RESTOnly: true,
 		Users: []bbsandbox.User{
 			{Name: "alice", Password: alicePW, Tokens: []string{aliceToken}},
 			{Name: "bob", Password: bobPW},
@@ -106,7 +108,6 @@ func startSandbox(t *testing.T, mutate ...func(*bbsandbox.Config)) *bbsandbox.Se
 			{Key: "PROJ", Name: "Project", Repos: []string{"demo"}, Admins: []string{"alice"}, Readers: []string{"bob"}},
 		},
 		DataDir: t.TempDir(),
-		Git:     git,
 		Logf:    t.Logf,
 	}
 	for _, m := range mutate {

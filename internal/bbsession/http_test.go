@@ -12,6 +12,7 @@ import (
 
 	"github.com/git-bbkey/git-bbkey/internal/bbsandbox"
 	"github.com/git-bbkey/git-bbkey/internal/bitbucket"
+	"github.com/git-bbkey/git-bbkey/internal/testutil"
 )
 
 // settings reads the SSH settings through a fresh session of w.
@@ -105,6 +106,7 @@ func TestTLSAsGitHasIt(t *testing.T) {
 }
 
 func TestClientCertificates(t *testing.T) {
+	testutil.RequireTool(t, "git") // the oracle
 	s := startSandbox(t, func(c *bbsandbox.Config) { c.TLS = true; c.RequireClientCert = true })
 	s.SetAnonymousSettings(true)
 	cert, key := s.ClientCertPEM()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/git-bbkey/git-bbkey/internal/bbsandbox"
+	"github.com/git-bbkey/git-bbkey/internal/testutil"
 )
 
 // testProxy is a small forward proxy on loopback: CONNECT tunnels and
@@ -103,6 +104,7 @@ func deadAddr(t *testing.T) string {
 // both take the same route: proxy A, proxy B, or direct. Git (and curl)
 // proxy loopback addresses too, which Go's environment proxy never does.
 func TestProxyAsGitChoosesIt(t *testing.T) {
+	testutil.RequireTool(t, "git") // the oracle
 	a, b := startProxy(t), startProxy(t)
 	target := deadAddr(t)
 	type kv = [2]string

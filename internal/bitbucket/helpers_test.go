@@ -14,7 +14,6 @@ import (
 
 	"github.com/git-bbkey/git-bbkey/internal/bbsandbox"
 	"github.com/git-bbkey/git-bbkey/internal/bitbucket"
-	"github.com/git-bbkey/git-bbkey/internal/testutil"
 )
 
 // Secrets of the sandbox users; tests check that none is ever shown.
@@ -24,12 +23,12 @@ const (
 	bobPW      = "bob-pw-SECRET-789"
 )
 
-// startSandbox starts the Bitbucket stand-in: alice administers PROJ, bob
-// reads it; ~alice is alice's personal project.
+// startSandbox starts the Bitbucket stand-in, REST only (no git needed):
+// alice administers PROJ, bob reads it; ~alice is alice's personal project.
 func startSandbox(t *testing.T, mutate ...func(*bbsandbox.Config)) *bbsandbox.Server {
 	t.Helper()
-	git := testutil.RequireTool(t, "git")
 	cfg := bbsandbox.Config{
+		RESTOnly: true,
 		Users: []bbsandbox.User{
 			{Name: "alice", Password: alicePW, Tokens: []string{aliceToken}},
 			{Name: "bob", Password: bobPW},
@@ -40,7 +39,6 @@ func startSandbox(t *testing.T, mutate ...func(*bbsandbox.Config)) *bbsandbox.Se
 		},
 		PageLimit: 25,
 		DataDir:   t.TempDir(),
-		Git:       git,
 		Logf:      t.Logf,
 	}
 	for _, m := range mutate {

@@ -7,8 +7,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,9 +16,7 @@ import (
 	"github.com/git-bbkey/git-bbkey/internal/bbsandbox"
 	"github.com/git-bbkey/git-bbkey/internal/bbsession"
 	"github.com/git-bbkey/git-bbkey/internal/bitbucket"
-	"github.com/git-bbkey/git-bbkey/internal/gitconfig"
 	"github.com/git-bbkey/git-bbkey/internal/register"
-	"github.com/git-bbkey/git-bbkey/internal/testutil"
 )
 
 const (
@@ -29,19 +25,19 @@ const (
 )
 
 // startSandbox: alice administers PROJ (repos demo, other), bob reads it.
+// REST only: no git is needed.
 func startSandbox(t *testing.T) *bbsandbox.Server {
 	t.Helper()
-	git := testutil.RequireTool(t, "git")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	s, err := bbsandbox.Start(ctx, bbsandbox.Config{
+		RESTOnly: true,
 		Users: []bbsandbox.User{
 			{Name: "alice", Password: "alice-pw", Tokens: []string{aliceToken}},
 			{Name: "bob", Password: "bob-pw", Tokens: []string{bobToken}},
 		},
 		Projects: []bbsandbox.Project{{Key: "PROJ", Repos: []string{"demo", "other"}, Admins: []string{"alice"}, Readers: []string{"bob"}}},
 		DataDir:  t.TempDir(),
-		Git:      git,
 		Logf:     t.Logf,
 	})
 	if err != nil {
@@ -51,15 +47,13 @@ func startSandbox(t *testing.T) *bbsandbox.Server {
 	return s
 }
 
-// session is a session with s as the user of token (BITBUCKET_TOKEN).
+// session is a session with s as the user of token (BITBUCKET_TOKEN). It
+// reads no git config (there is none to read), so no git is needed.
 func session(t *testing.T, s *bbsandbox.Server, token string) *bbsession.Session {
 	t.Helper()
-	git := testutil.RequireTool(t, "git")
 	home := t.TempDir()
-	env := []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "GIT_CONFIG_NOSYSTEM=1",
-		"GIT_CONFIG_GLOBAL=" + filepath.Join(home, ".gitconfig"), "BITBUCKET_TOKEN=" + token}
-	ss := bbsession.New(bbsession.Config{Git: git, Config: &gitconfig.Reader{Git: git, Dir: home, Env: env},
-		Env: env, Dir: home, UserAgent: "git-bbkey/test", Timeout: 5 * time.Second})
+	env := []string{"HOME=" + home, "BITBUCKET_TOKEN=" + token}
+	ss := bbsession.New(bbsession.Config{Env: env, Dir: home, UserAgent: "git-bbkey/test", Timeout: 5 * time.Second})
 	sess, err := ss.For(context.Background(), s.URL())
 	if err != nil {
 		t.Fatal(err)
