@@ -4,13 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/crypto/ssh"
 
+	"github.com/git-bbkey/git-bbkey/internal/bbsession"
 	"github.com/git-bbkey/git-bbkey/internal/bitbucket"
-	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
+	"github.com/git-bbkey/git-bbkey/internal/register"
 )
 
 type addOptions struct {
@@ -19,7 +18,7 @@ type addOptions struct {
 	ExpiryDays int
 	Projects   []string
 	Repos      []string
-	Permission string
+	Permission string // "" when --permission was not given
 	Server     string
 	JSON       bool
 }
@@ -44,11 +43,15 @@ func addCommand(env *Env) *cli.Command {
 			jsonFlag(),
 		},
 		Action: func(c *cli.Context) error {
-			return runAdd(c.Context, env, addOptions{
+			opts := addOptions{
 				PubKey: c.Args().First(), Label: c.String("label"), ExpiryDays: c.Int("expiry-days"),
-				Projects: c.StringSlice("project"), Repos: c.StringSlice("repo"), Permission: c.String("permission"),
+				Projects: c.StringSlice("project"), Repos: c.StringSlice("repo"),
 				Server: c.String("server"), JSON: c.Bool("json"),
-			})
+			}
+			if c.IsSet("permission") {
+				opts.Permission = c.String("permission")
+			}
+			return runAdd(c.Context, env, opts)
 		},
 	}
 }
@@ -63,68 +66,45 @@ type addResult struct {
 	Fingerprint string  `json:"fingerprint"`
 	Message     string  `json:"message"`
 
-	err error
+	err *Error // failed: what to print
 }
 
-// accessTarget is one --repo or --project.
-type accessTarget struct {
-	kind    string // repo or project
-	project string
-	slug    string
-}
-
-func (t accessTarget) String() string {
-	if t.kind == "repo" {
-		return t.project + "/" + t.slug
-	}
-	return t.project
-}
-
-func (t accessTarget) permission(write bool) bitbucket.Permission {
-	switch {
-	case t.kind == "repo" && write:
-		return bitbucket.RepoWrite
-	case t.kind == "repo":
-		return bitbucket.RepoRead
-	case write:
-		return bitbucket.ProjectWrite
-	}
-	return bitbucket.ProjectRead
-}
-
-func parseTargets(opts addOptions) ([]accessTarget, bool, error) {
-	var write bool
+// parseTargets reads --repo and --project into access-key scopes, and
+// --permission (absent: an existing grant is kept).
+func parseTargets(opts addOptions) ([]bitbucket.Scope, register.Access, error) {
+	access := register.AccessUnspecified
 	switch strings.ToLower(opts.Permission) {
-	case "read", "":
+	case "":
+	case "read":
+		access = register.AccessRead
 	case "write":
-		write = true
+		access = register.AccessWrite
 	default:
-		return nil, false, usageError(fmt.Sprintf("--permission %q is not read or write", opts.Permission))
+		return nil, 0, usageError(fmt.Sprintf("--permission %q is not read or write", opts.Permission))
 	}
-	var targets []accessTarget
+	var scopes []bitbucket.Scope
 	for _, r := range opts.Repos {
 		project, slug, ok := strings.Cut(r, "/")
 		if !ok || project == "" || slug == "" || strings.Contains(slug, "/") {
-			return nil, false, usageError(fmt.Sprintf("--repo %q is not PROJECT/SLUG", r),
-				"for example: --repo PROJ/my-repo")
+			return nil, 0, usageError(fmt.Sprintf("--repo %q is not PROJECT/SLUG", r), "for example: --repo PROJ/my-repo")
 		}
-		targets = append(targets, accessTarget{kind: "repo", project: project, slug: strings.TrimSuffix(slug, ".git")})
+		scopes = append(scopes, bitbucket.Scope{Project: project, Slug: strings.TrimSuffix(slug, ".git")})
 	}
 	for _, p := range opts.Projects {
 		if p == "" || strings.Contains(p, "/") {
-			return nil, false, usageError(fmt.Sprintf("--project %q is not a project key", p), "for example: --project PROJ")
+			return nil, 0, usageError(fmt.Sprintf("--project %q is not a project key", p), "for example: --project PROJ")
 		}
-		targets = append(targets, accessTarget{kind: "project", project: p})
+		scopes = append(scopes, bitbucket.Scope{Project: p})
 	}
-	if len(targets) == 0 && opts.Permission != "read" && opts.Permission != "" {
-		return nil, false, usageError("--permission applies to access keys only",
+	if len(scopes) == 0 && access == register.AccessWrite {
+		return nil, 0, usageError("--permission applies to access keys only",
 			"add --repo PROJECT/SLUG or --project KEY")
 	}
-	return targets, write, nil
+	return scopes, access, nil
 }
 
 func runAdd(ctx context.Context, env *Env, opts addOptions) error {
-	targets, write, err := parseTargets(opts)
+	scopes, access, err := parseTargets(opts)
 	if err != nil {
 		return err
 	}
@@ -135,7 +115,10 @@ func runAdd(ctx context.Context, env *Env, opts addOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := openSession(ctx, env, opts.Server, true)
+	s, err := env.bitbucket().Open(ctx, opts.Server)
+	if err == nil {
+		err = s.Authenticate(ctx)
+	}
 	if err != nil {
 		return err
 	}
@@ -144,30 +127,59 @@ func runAdd(ctx context.Context, env *Env, opts addOptions) error {
 		label = key.Comment
 	}
 	var results []addResult
-	if len(targets) == 0 {
+	if len(scopes) == 0 {
 		results = []addResult{addUserKey(ctx, s, key, label, opts.ExpiryDays)}
 	} else {
-		results = make([]addResult, len(targets))
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, 4) // a few at once: kind to the server
-		for i, t := range targets {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				sem <- struct{}{}
-				defer func() { <-sem }()
-				results[i] = addAccessKey(ctx, s, key, label, t, t.permission(write))
-			}()
+		rk := register.Key{Public: key.Key, Comment: key.Comment}
+		for _, r := range register.AddAccessKeys(ctx, s, rk, scopes, register.AccessKeyOptions{Access: access, Label: label, ExpiryDays: opts.ExpiryDays}) {
+			results = append(results, addResultOf(r, s.Base()))
 		}
-		wg.Wait()
 	}
 	return reportAddResults(env, opts.JSON, results)
+}
+
+// addUserKey registers key as the user's SSH key (setup and rotate too).
+func addUserKey(ctx context.Context, s *bbsession.Session, key *publicKeyInput, label string, expiry int) addResult {
+	r := register.AddUserKey(ctx, s, register.Key{Public: key.Key, Comment: key.Comment}, register.UserKeyOptions{Label: label, ExpiryDays: expiry})
+	return addResultOf(r, s.Base())
+}
+
+// addResultOf renders one registration as the contract prints it.
+func addResultOf(r register.Result, base string) addResult {
+	res := addResult{Status: string(r.Status), Kind: string(r.Kind), Fingerprint: r.Fingerprint}
+	if r.ID > 0 {
+		res.ID = &r.ID
+	}
+	target := r.Scope.String()
+	if r.Kind != register.UserKey {
+		res.Target = &target
+		if r.Permission != "" {
+			perm := string(r.Permission)
+			res.Permission = &perm
+		}
+	}
+	switch {
+	case r.Status == register.Failed:
+		res.err = explain(r.Err)
+		res.Message = res.err.Msg
+	case r.Kind == register.UserKey && r.Status == register.Added:
+		res.Message = fmt.Sprintf("registered %s as your SSH key (id %d) on %s", r.Fingerprint, r.ID, base)
+	case r.Kind == register.UserKey:
+		res.Message = fmt.Sprintf("%s is already registered as your SSH key (id %d)", r.Fingerprint, r.ID)
+	case r.Status == register.Added:
+		res.Message = fmt.Sprintf("added %s as an access key on %s with %s (id %d)", r.Fingerprint, target, r.Permission, r.ID)
+	case r.Status == register.Updated:
+		res.Message = fmt.Sprintf("changed the access key %s on %s from %s to %s", r.Fingerprint, target, r.Previous, r.Permission)
+	default:
+		res.Message = fmt.Sprintf("%s is already an access key on %s with %s (id %d)", r.Fingerprint, target, r.Permission, r.ID)
+	}
+	return res
 }
 
 func reportAddResults(env *Env, asJSON bool, results []addResult) error {
 	failed := 0
 	for _, r := range results {
-		if r.Status == "failed" {
+		if r.Status == string(register.Failed) {
 			failed++
 		}
 	}
@@ -190,111 +202,4 @@ func reportAddResults(env *Env, asJSON bool, results []addResult) error {
 		return errSilentFailure
 	}
 	return nil
-}
-
-// sameKey compares keys as Bitbucket does: type and base64, not the comment.
-func sameKey(text string, pub ssh.PublicKey) bool {
-	other, _, _, _, err := ssh.ParseAuthorizedKey([]byte(text))
-	return err == nil && other.Type() == pub.Type() && string(other.Marshal()) == string(pub.Marshal())
-}
-
-func intPtr(i int) *int { return &i }
-
-func addUserKey(ctx context.Context, s *session, key *publicKeyInput, label string, expiry int) addResult {
-	fp := sshkeys.Fingerprint(key.Key)
-	res := addResult{Kind: "user", Fingerprint: fp}
-	fail := func(err error) addResult {
-		s.settle(ctx, err)
-		e := s.apiError(err)
-		res.Status, res.Message, res.err = "failed", e.Msg, e
-		return res
-	}
-	existing, err := s.ListUserKeys(ctx, "")
-	if err != nil {
-		return fail(err)
-	}
-	s.settle(ctx, nil)
-	for _, k := range existing {
-		if sameKey(k.Text, key.Key) {
-			res.Status, res.ID = "already-present", intPtr(k.ID)
-			res.Message = fmt.Sprintf("%s is already registered as your SSH key (id %d)", fp, k.ID)
-			return res
-		}
-	}
-	added, err := s.AddUserKey(ctx, key.Text(), label, expiry)
-	if err != nil {
-		if bitbucket.IsKind(err, bitbucket.KindConflict) {
-			return fail(&Error{Code: exitFailure, Err: err,
-				Msg: fmt.Sprintf("%s is already registered on this Bitbucket server, but not as your SSH key: it belongs to another user or is used as an access key for a repository or project (%v)", fp, err),
-				Hints: []string{"a key can be registered only once on the whole server: generate a new key for yourself with git bbkey generate --file ~/.ssh/id_ed25519_bitbucket",
-					"or remove it where it is registered (Bitbucket: repository or project settings > Access keys)"}})
-		}
-		return fail(err)
-	}
-	res.Status, res.ID = "added", intPtr(added.ID)
-	res.Message = fmt.Sprintf("registered %s as your SSH key (id %d) on %s", fp, added.ID, s.base)
-	return res
-}
-
-func addAccessKey(ctx context.Context, s *session, key *publicKeyInput, label string, t accessTarget, perm bitbucket.Permission) addResult {
-	fp := sshkeys.Fingerprint(key.Key)
-	target, permStr := t.String(), string(perm)
-	res := addResult{Kind: t.kind, Target: &target, Permission: &permStr, Fingerprint: fp}
-	fail := func(err error) addResult {
-		s.settle(ctx, err)
-		e := s.apiError(err)
-		if bitbucket.IsKind(err, bitbucket.KindConflict) {
-			e.Msg = fmt.Sprintf("%s: %s is already registered elsewhere on this server (as a user's SSH key, or another access key) (%v)", target, fp, err)
-			e.Hints = []string{"a user key cannot also be an access key: use a separate key for the system, e.g. git bbkey generate --file ~/.ssh/id_ed25519_ci"}
-		} else {
-			e.Msg = target + ": " + e.Msg
-		}
-		res.Status, res.Message, res.err = "failed", e.Msg, e
-		return res
-	}
-	var existing []bitbucket.AccessKey
-	var err error
-	if t.kind == "repo" {
-		existing, err = s.ListRepoAccessKeys(ctx, t.project, t.slug)
-	} else {
-		existing, err = s.ListProjectAccessKeys(ctx, t.project)
-	}
-	if err != nil {
-		return fail(err)
-	}
-	s.settle(ctx, nil)
-	for _, k := range existing {
-		if !sameKey(k.Key.Text, key.Key) {
-			continue
-		}
-		res.ID = intPtr(k.Key.ID)
-		if k.Permission == perm {
-			res.Status = "already-present"
-			res.Message = fmt.Sprintf("%s is already an access key on %s with %s (id %d)", fp, target, perm, k.Key.ID)
-			return res
-		}
-		if t.kind == "repo" {
-			err = s.SetRepoAccessKeyPermission(ctx, t.project, t.slug, k.Key.ID, perm)
-		} else {
-			err = s.SetProjectAccessKeyPermission(ctx, t.project, k.Key.ID, perm)
-		}
-		if err != nil {
-			return fail(err)
-		}
-		res.Status = "updated"
-		res.Message = fmt.Sprintf("changed the access key %s on %s from %s to %s", fp, target, k.Permission, perm)
-		return res
-	}
-	var added *bitbucket.AccessKey
-	if t.kind == "repo" {
-		added, err = s.AddRepoAccessKey(ctx, t.project, t.slug, key.Text(), label, perm)
-	} else {
-		added, err = s.AddProjectAccessKey(ctx, t.project, key.Text(), label, perm)
-	}
-	if err != nil {
-		return fail(err)
-	}
-	res.Status, res.ID = "added", intPtr(added.Key.ID)
-	res.Message = fmt.Sprintf("added %s as an access key on %s with %s (id %d)", fp, target, perm, added.Key.ID)
-	return res
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/git-bbkey/git-bbkey/internal/bbsession"
 	"github.com/git-bbkey/git-bbkey/internal/bitbucket"
 	"github.com/git-bbkey/git-bbkey/internal/gitremote"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
@@ -120,7 +121,7 @@ type doctor struct {
 
 func runDoctor(ctx context.Context, env *Env, opts doctorOptions) error {
 	if opts.Server != "" {
-		if _, err := normalizeBaseURL(opts.Server); err != nil {
+		if _, err := bbsession.NormalizeBaseURL(opts.Server); err != nil {
 			return err
 		}
 	}
@@ -192,19 +193,22 @@ func (d *doctor) findSSH() {
 // credentials when there are any, never prompting) and decides which SSH
 // host and port the other checks are about.
 func (d *doctor) findServer(serverFlag string) {
-	d.base, d.baseErr = serverURL(d.ctx, d.env, serverFlag)
+	d.base, d.baseErr = d.env.bitbucket().Resolve(d.ctx, serverFlag)
+	if errors.Is(d.baseErr, bbsession.ErrNoServer) {
+		d.baseErr = nil
+	}
 	if d.base != "" {
 		d.fetchSettings()
 		if u, err := url.Parse(d.base); err == nil {
 			d.sshHost = u.Hostname()
 		}
 		if d.settingsOK {
-			d.sshPort = d.settings.Port
-			if d.sshPort == 0 {
-				d.sshPort = 7999
-			}
-			if su, err := url.Parse(d.settings.BaseURL); err == nil && su.Hostname() != "" {
-				d.sshHost = su.Hostname()
+			// The address users dial, as the server advertises it (even
+			// with SSH switched off, for the diagnosis).
+			if s, err := d.env.bitbucket().For(d.ctx, d.base); err == nil {
+				if addr, _ := s.SSHAddress(d.ctx); addr.Host != "" {
+					d.sshHost, d.sshPort = addr.Host, addr.Port
+				}
 			}
 			return
 		}
@@ -228,16 +232,16 @@ func (d *doctor) findServer(serverFlag string) {
 func (d *doctor) fetchSettings() {
 	ctx, cancel := context.WithTimeout(d.ctx, doctorHTTPTimeout)
 	defer cancel()
-	c, authenticated, err := readClient(ctx, d.env, d.base)
+	s, err := d.env.bitbucket().For(ctx, d.base)
 	if err != nil {
 		d.settingsEr = err
 		return
 	}
+	d.settings, d.settingsEr = s.Settings(ctx)
 	d.settingsOf = "anonymously"
-	if authenticated {
+	if s.SettingsWithCredentials() {
 		d.settingsOf = "with credentials"
 	}
-	d.settings, d.settingsEr = c.SSHSettings(ctx)
 	d.settingsOK = d.settingsEr == nil
 }
 
@@ -811,17 +815,12 @@ func (d *doctor) sshKnownHostsFiles() (files []string, fromConfig bool) {
 	return files, len(files) > 0
 }
 
-// verifiedChannel tells whether the settings came over verified HTTPS (or
-// loopback), as verify demands before it trusts the published fingerprint.
+// verifiedChannel tells whether the settings came over a trusted channel
+// (bbsession.Session.TrustedChannel), as verify demands before it trusts
+// the published fingerprint.
 func (d *doctor) verifiedChannel() bool {
-	u, err := url.Parse(d.base)
-	if err != nil || (u.Scheme != "https" && !bitbucket.IsLoopback(u.Hostname())) {
-		return false
-	}
-	if v, ok, _ := d.env.config().GetURLMatch(d.ctx, "http.sslVerify", d.base); ok && isFalse(v) {
-		return false
-	}
-	return d.env.Getenv("GIT_SSL_NO_VERIFY") == ""
+	s, err := d.env.bitbucket().For(d.ctx, d.base)
+	return err == nil && s.TrustedChannel()
 }
 
 const doctorServerFix = "pass --server https://bitbucket.example.com, or run: git config --global bbkey.url https://bitbucket.example.com"
@@ -829,11 +828,11 @@ const doctorServerFix = "pass --server https://bitbucket.example.com, or run: gi
 func (d *doctor) checkServer() {
 	if d.baseErr != nil {
 		msg, fix := d.baseErr.Error(), ""
-		var e *Error
-		if errors.As(d.baseErr, &e) && len(e.Hints) > 0 {
-			fix = e.Hints[0]
+		if h := explain(d.baseErr).Hints; len(h) > 0 {
+			fix = h[0]
 		}
-		if strings.Contains(msg, "is not a Bitbucket base URL") {
+		var bad *bbsession.BaseURLError
+		if errors.As(d.baseErr, &bad) {
 			fix = "git config --global bbkey.url https://bitbucket.example.com"
 		}
 		d.add("server", doctorFail, lowerFirst(msg), fix)
@@ -964,7 +963,7 @@ func (d *doctor) checkRemote(r gitremote.Remote) {
 		d.add("remote", doctorOK, fmt.Sprintf("%s uses %s%s, port %d (the server's SSH port is not known)", r.Name, form, u.Raw, port), "")
 	case want == 0:
 		d.add("remote", doctorWarn, fmt.Sprintf("%s uses the scp-like %s, which means port 22; Bitbucket Server listens on 7999 unless an admin changed it", r.Name, u.Raw),
-			fixURL(7999))
+			fixURL(bbsession.DefaultSSHPort))
 	case u.SCPLike:
 		d.add("remote", doctorFail, fmt.Sprintf("%s uses the scp-like %s, which means port %d; Bitbucket listens on %d", r.Name, u.Raw, port, want), fixURL(want))
 	default:

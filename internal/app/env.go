@@ -10,7 +10,6 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/git-bbkey/git-bbkey/internal/gitconfig"
@@ -40,11 +39,6 @@ type Env struct {
 	sessions *sessionCache
 	// repo is the repository in Dir with git's URL rules, read once.
 	repo *gitremote.Repo
-}
-
-type sessionCache struct {
-	mu sync.Mutex
-	m  map[string]*session
 }
 
 // SystemEnv is the real environment of the process.

@@ -8,9 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/git-bbkey/git-bbkey/internal/bbsession"
+	"github.com/git-bbkey/git-bbkey/internal/bitbucket"
 	"github.com/git-bbkey/git-bbkey/internal/gitconfig"
 	"github.com/git-bbkey/git-bbkey/internal/keygen"
 	"github.com/git-bbkey/git-bbkey/internal/prompt"
+	"github.com/git-bbkey/git-bbkey/internal/register"
 	"github.com/git-bbkey/git-bbkey/internal/safefile"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
 )
@@ -71,6 +74,9 @@ func explain(err error) *Error {
 	if e := explainKeys(err); e != nil {
 		return e
 	}
+	if e := explainBitbucket(err); e != nil {
+		return e
+	}
 	var (
 		configErr *gitconfig.Error
 	)
@@ -80,6 +86,148 @@ func explain(err error) *Error {
 			Hints: []string{"fix the file git names above (git config --global --edit opens yours), then run again"}}
 	}
 	return &Error{Code: exitFailure, Msg: err.Error(), Err: err}
+}
+
+// ---- Bitbucket: bbsession, register, bitbucket ----
+
+// explainBitbucket gives the errors of talking to Bitbucket their exit code
+// and next step; nil for other errors (and for an interrupt, which is
+// explained as one).
+func explainBitbucket(err error) *Error {
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	fail := func(hints ...string) *Error {
+		return &Error{Code: exitFailure, Msg: err.Error(), Err: err, Hints: hints}
+	}
+	var (
+		baseURL     *bbsession.BaseURLError
+		noCreds     *bbsession.NoCredentialsError
+		insecure    *bbsession.InsecureError
+		credErr     *bbsession.CredentialError
+		tlsErr      *bbsession.TLSError
+		proxyErr    *bbsession.ProxyError
+		httpCfg     *bbsession.HTTPConfigError
+		unsupported *bbsession.UnsupportedError
+		denied      *bbsession.DeniedError
+		disabled    *bbsession.SSHDisabledError
+		cloneLink   *bbsession.CloneLinkError
+		conflict    *register.ConflictError
+		unconfirmed *register.UnconfirmedError
+		noMatch     *register.NoMatchError
+		limit       *bitbucket.LimitError
+		paging      *bitbucket.PagingError
+		apiErr      *bitbucket.Error
+		reqErr      *bitbucket.RequestError
+	)
+	const serverHint = "pass --server https://bitbucket.example.com, or run: git config --global bbkey.url https://bitbucket.example.com"
+	switch {
+	case errors.Is(err, bbsession.ErrNoServer):
+		return usageError(err.Error(), serverHint)
+	case errors.As(err, &baseURL) && baseURL.UserInfo:
+		return usageError(err.Error(), "credentials come from BITBUCKET_TOKEN or git credential")
+	case errors.As(err, &baseURL) && baseURL.Source == "bbkey.url":
+		return usageError(err.Error(), "give it as https://bitbucket.example.com (with the context path, if any): git config --global bbkey.url https://bitbucket.example.com")
+	case errors.As(err, &baseURL):
+		return usageError(err.Error(), "give it as https://bitbucket.example.com (with the context path, if any)")
+	case errors.As(err, &noCreds):
+		return fail("set BITBUCKET_TOKEN to an HTTP access token, or store a password with: git credential approve",
+			"on a terminal, git asks for them")
+	case errors.As(err, &insecure):
+		return fail("use the https:// URL of your Bitbucket server")
+	case errors.As(err, &credErr):
+		return fail("check your credential helper: git config --get-all credential.helper")
+	case errors.As(err, &tlsErr):
+		return fail(tlsHint(tlsErr))
+	case errors.As(err, &proxyErr) && proxyErr.Source == "http.proxy":
+		return fail("check the proxy git uses for Bitbucket: git config --get-urlmatch http.proxy <URL> (an empty value turns it off)")
+	case errors.As(err, &proxyErr):
+		return fail(fmt.Sprintf("check %s in your environment (git uses it), or set git's own: git config --global http.proxy …", proxyErr.Source))
+	case errors.As(err, &httpCfg):
+		return fail(fmt.Sprintf("fix %s: git reads it the same way, so git fails over https too", httpCfg.Setting))
+	case errors.As(err, &unsupported):
+		return fail(unsupportedHint(unsupported.Feature))
+	case errors.As(err, &conflict) && conflict.Kind == register.UserKey:
+		return fail("a key can be registered only once on the whole server: generate a new key for yourself with git bbkey generate --file ~/.ssh/id_ed25519_bitbucket",
+			"or remove it where it is registered (Bitbucket: repository or project settings > Access keys)")
+	case errors.As(err, &conflict):
+		return fail("a user key cannot also be an access key: use a separate key for the system, e.g. git bbkey generate --file ~/.ssh/id_ed25519_ci")
+	case errors.As(err, &unconfirmed):
+		return fail("nothing was registered; look in Bitbucket (your account's SSH keys, or the Access keys of the repository or project) and run again",
+			"if this repeats, a proxy may be answering instead of Bitbucket")
+	case errors.As(err, &noMatch):
+		return fail("see what is registered: git bbkey list --server " + noMatch.Base)
+	case errors.As(err, &denied):
+		return fail(deniedHints(denied)...)
+	case errors.As(err, &disabled):
+		return fail("ask your Bitbucket admin to enable SSH access (Administration > Server settings > SSH access); until then use https")
+	case errors.As(err, &cloneLink):
+		return fail("only ssh:// URLs from Bitbucket are used; give the SSH clone URL yourself, and tell your Bitbucket admin")
+	case errors.As(err, &limit), errors.As(err, &paging):
+		return fail("the server (or a proxy in front of it) kept answering: check that the Bitbucket URL is right, or ask its admin")
+	case errors.As(err, &apiErr):
+		return fail(apiHints(apiErr)...)
+	case errors.As(err, &reqErr):
+		return fail(fmt.Sprintf("check that %s is reachable (VPN, proxy, firewall)", reqErr.Base))
+	}
+	return nil
+}
+
+func tlsHint(e *bbsession.TLSError) string {
+	switch {
+	case e.Reason == bbsession.TLSHostname:
+		return "the certificate is for another name: use the URL the certificate names"
+	case e.Reason == bbsession.TLSInvalid:
+		return "the certificate is not valid (expired, or not for a server?): check it, and this machine's clock"
+	case e.CAInfo != "":
+		return fmt.Sprintf("%s (http.sslCAInfo or GIT_SSL_CAINFO) does not hold the CA that signed %s's certificate: point http.sslCAInfo at the right CA file", e.CAInfo, e.Host)
+	}
+	return "if your organisation signs its own certificates, tell git (and git bbkey) its CA: git config --global http.sslCAInfo /path/to/ca.pem"
+}
+
+func unsupportedHint(f bbsession.Feature) string {
+	switch f {
+	case bbsession.FeatureKeyExpiry:
+		return "leave out --expiry-days on this server, or ask its admin to upgrade"
+	case bbsession.FeatureECDSAKeys, bbsession.FeatureSecurityKeys:
+		return "use an ed25519 key (git bbkey generate --type ed25519), or ask the admin to upgrade"
+	}
+	return "ask your Bitbucket admin to upgrade"
+}
+
+func deniedHints(e *bbsession.DeniedError) []string {
+	switch e.Cause {
+	case bbsession.DeniedAccessKeysOff:
+		return []string{"SSH access keys are switched off on this Bitbucket server: ask its admin, or register the key as a user key (git bbkey add without --repo/--project)"}
+	case bbsession.DeniedTokenMayNotManage:
+		return []string{"this HTTP access token may not change your account's SSH keys: unset BITBUCKET_TOKEN and give your password through git credential",
+			"or add the key by hand at " + e.Base + "/plugins/servlet/ssh/account/keys/add"}
+	case bbsession.DeniedNotAdmin:
+		return []string{"the credentials were accepted but lack the permission for this (access keys need REPO_ADMIN or PROJECT_ADMIN): ask an admin of the repository or project"}
+	case bbsession.DeniedXSRF:
+		return []string{"Bitbucket's XSRF check refused the request: a proxy may be stripping the X-Atlassian-Token header"}
+	case bbsession.DeniedForbidden:
+		return []string{"Bitbucket, or a proxy in front of it, forbids this: ask your Bitbucket admin"}
+	}
+	return []string{"the credentials were accepted but lack the permission for this",
+		"personal access tokens cannot always change your own account: try your password through git credential"}
+}
+
+func apiHints(e *bitbucket.Error) []string {
+	switch e.Kind {
+	case bitbucket.KindUnauthorized:
+		if !e.BadPassword() {
+			return deniedHints(&bbsession.DeniedError{Base: e.Base, Cause: bbsession.DeniedNotPermitted, Err: e})
+		}
+		return []string{"your Bitbucket credentials were rejected: check BITBUCKET_TOKEN, or the password git credential gave"}
+	case bitbucket.KindInvalidKey:
+		return []string{"Bitbucket accepts ed25519 (recommended), ecdsa and rsa keys of 2048 bits or more: git bbkey generate"}
+	case bitbucket.KindNotJSON:
+		return []string{fmt.Sprintf("is %s the Bitbucket base URL (with its context path)? a proxy may be answering instead", e.Base)}
+	case bitbucket.KindTooManyRequests, bitbucket.KindServer:
+		return []string{"Bitbucket is busy or failing: try again in a minute, or ask its admin"}
+	}
+	return nil
 }
 
 // report prints err git-style and returns the exit code.

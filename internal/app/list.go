@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/git-bbkey/git-bbkey/internal/register"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
 )
 
@@ -197,30 +198,22 @@ func columnWidths(rows [][]string) []int {
 // fingerprints are registered, and the registered keys with no local file
 // with what to say about each (by fingerprint).
 func registeredKeys(ctx context.Context, env *Env, server string, local []sshkeys.Key) (map[string]bool, []sshkeys.Key, map[string][]string, error) {
-	s, err := openSession(ctx, env, server, true)
+	s, err := env.bitbucket().Open(ctx, server)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	remote, err := s.ListUserKeys(ctx, "")
-	s.settle(ctx, err)
-	if err != nil {
-		return nil, nil, nil, s.apiError(err)
-	}
-	registered := map[string]bool{}
-	for _, k := range remote {
-		registered[registeredFingerprint(k)] = true
-	}
-	have := map[string]bool{}
+	fps := make([]string, 0, len(local))
 	for _, k := range local {
-		have[k.Fingerprint] = true
+		fps = append(fps, k.Fingerprint)
+	}
+	registered, others, err := register.Registered(ctx, s, fps)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	var only []sshkeys.Key
 	notes := map[string][]string{}
-	for _, k := range remote {
-		fp := registeredFingerprint(k)
-		if have[fp] {
-			continue
-		}
+	for _, k := range others {
+		fp := register.Fingerprint(k)
 		_, seen := notes[fp]
 		notes[fp] = append(notes[fp], fmt.Sprintf("registered on Bitbucket (id %d) but not found in ~/.ssh: remove it with git bbkey remove %d if it is no longer used", k.ID, k.ID))
 		if seen {

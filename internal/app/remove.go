@@ -8,9 +8,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/crypto/ssh"
 
-	"github.com/git-bbkey/git-bbkey/internal/bitbucket"
+	"github.com/git-bbkey/git-bbkey/internal/register"
 )
 
 type removeOptions struct {
@@ -18,10 +17,6 @@ type removeOptions struct {
 	Yes    bool
 	Server string
 	JSON   bool
-}
-
-func yesFlag(usage string) cli.Flag {
-	return &cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: usage}
 }
 
 func removeCommand(env *Env) *cli.Command {
@@ -42,36 +37,25 @@ func removeCommand(env *Env) *cli.Command {
 
 var fingerprintPattern = regexp.MustCompile(`^SHA256:[A-Za-z0-9+/]{43}=?$`)
 
-// keyMatcher finds the registered key the argument names.
-func keyMatcher(ctx context.Context, env *Env, arg string) (func(bitbucket.SSHKey) bool, string, error) {
+// keySelector reads what names the registered key: an id, a SHA256
+// fingerprint, or a public key file (the default key's .pub when empty).
+func keySelector(ctx context.Context, env *Env, arg string) (register.Selector, error) {
 	if id, err := strconv.Atoi(arg); err == nil && id > 0 {
-		return func(k bitbucket.SSHKey) bool { return k.ID == id }, fmt.Sprintf("id %d", id), nil
+		return register.Selector{ID: id}, nil
 	}
 	if fingerprintPattern.MatchString(arg) {
-		want := bitbucket.NormalizeFingerprint(arg)
-		return func(k bitbucket.SSHKey) bool { return registeredFingerprint(k) == want }, want, nil
+		return register.Selector{Fingerprint: arg}, nil
 	}
 	if strings.HasPrefix(arg, "SHA256:") || strings.HasPrefix(arg, "MD5:") {
-		return nil, "", usageError(fmt.Sprintf("%q is not a SHA256 fingerprint", arg),
+		return register.Selector{}, usageError(fmt.Sprintf("%q is not a SHA256 fingerprint", arg),
 			"copy it from git bbkey list --server (SHA256: followed by 43 characters), or give the key's id or .pub file")
 	}
 	key, err := readPublicKey(ctx, env, arg)
 	if err != nil {
-		return nil, "", err
+		return register.Selector{}, err
 	}
-	return func(k bitbucket.SSHKey) bool { return sameKey(k.Text, key.Key) }, fingerprintOf(key.Key), nil
+	return register.Selector{Key: key.Key}, nil
 }
-
-// registeredFingerprint is a server key's SHA256 fingerprint, computed from
-// its text when possible (the server's field lacks the prefix).
-func registeredFingerprint(k bitbucket.SSHKey) string {
-	if pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k.Text)); err == nil {
-		return ssh.FingerprintSHA256(pub)
-	}
-	return bitbucket.NormalizeFingerprint(k.Fingerprint)
-}
-
-func fingerprintOf(pub ssh.PublicKey) string { return ssh.FingerprintSHA256(pub) }
 
 type removeResult struct {
 	Status      string `json:"status"` // removed
@@ -87,34 +71,26 @@ func runRemove(ctx context.Context, env *Env, opts removeOptions) error {
 		return usageError("removing a key needs a confirmation and there is no terminal to ask on",
 			"pass --yes to remove it without asking")
 	}
-	match, what, err := keyMatcher(ctx, env, opts.Key)
+	sel, err := keySelector(ctx, env, opts.Key)
 	if err != nil {
 		return err
 	}
-	s, err := openSession(ctx, env, opts.Server, true)
+	s, err := env.bitbucket().Open(ctx, opts.Server)
 	if err != nil {
 		return err
 	}
-	keys, err := s.ListUserKeys(ctx, "")
-	s.settle(ctx, err)
+	found, err := register.FindUserKeys(ctx, s, sel)
 	if err != nil {
-		return s.apiError(err)
-	}
-	var found []bitbucket.SSHKey
-	for _, k := range keys {
-		if match(k) {
-			found = append(found, k)
-		}
+		return err
 	}
 	if len(found) == 0 {
-		return failure(fmt.Sprintf("no SSH key of yours on %s matches %s", s.base, what),
-			"see what is registered: git bbkey list --server "+s.base)
+		return &register.NoMatchError{Base: s.Base(), What: sel.String()}
 	}
 	var results []removeResult
 	for _, k := range found {
-		fp := registeredFingerprint(k)
+		fp := register.Fingerprint(k)
 		if !opts.Yes {
-			ok, err := env.Prompter.Confirm(fmt.Sprintf("Delete SSH key %q (%s, id %d) from %s? (y/n)", k.Label, fp, k.ID, s.base))
+			ok, err := env.Prompter.Confirm(fmt.Sprintf("Delete SSH key %q (%s, id %d) from %s? (y/n)", k.Label, fp, k.ID, s.Base()))
 			if err != nil {
 				return failuref(err)
 			}
@@ -122,11 +98,12 @@ func runRemove(ctx context.Context, env *Env, opts removeOptions) error {
 				return failure("nothing was removed")
 			}
 		}
-		if err := s.DeleteUserKey(ctx, k.ID); err != nil {
-			return s.apiError(err)
+		r := register.RemoveUserKey(ctx, s, k)
+		if r.Err != nil {
+			return r.Err
 		}
-		results = append(results, removeResult{Status: "removed", Kind: "user", ID: k.ID, Fingerprint: fp, Label: k.Label,
-			Message: fmt.Sprintf("removed %s (id %d) from %s", fp, k.ID, s.base)})
+		results = append(results, removeResult{Status: string(r.Status), Kind: string(r.Kind), ID: r.ID, Fingerprint: r.Fingerprint, Label: r.Label,
+			Message: fmt.Sprintf("removed %s (id %d) from %s", r.Fingerprint, r.ID, s.Base())})
 	}
 	if opts.JSON {
 		return writeJSON(env.Stdout, struct {

@@ -11,7 +11,9 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/git-bbkey/git-bbkey/internal/bbsession"
 	"github.com/git-bbkey/git-bbkey/internal/bitbucket"
+	"github.com/git-bbkey/git-bbkey/internal/register"
 	"github.com/git-bbkey/git-bbkey/internal/safefile"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
 	"github.com/git-bbkey/git-bbkey/internal/sshverify"
@@ -80,7 +82,10 @@ func runRotate(ctx context.Context, env *Env, opts rotateOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := openSession(ctx, env, opts.Server, true)
+	s, err := env.bitbucket().Open(ctx, opts.Server)
+	if err == nil {
+		err = s.Authenticate(ctx)
+	}
 	if err != nil {
 		return err
 	}
@@ -119,7 +124,7 @@ func runRotate(ctx context.Context, env *Env, opts rotateOptions) error {
 	rep := &rotateReport{OldKey: &generatedKey{PrivateKeyPath: oldPath, PublicKeyPath: oldPath + ".pub", Type: oldPub.Type(),
 		Bits: sshkeys.Bits(oldPub), Fingerprint: sshkeys.Fingerprint(oldPub), Comment: oldComment, publicKey: oldPub}}
 	if !opts.Yes {
-		ok, err := env.Prompter.Confirm(fmt.Sprintf("Replace %s (%s) with a new key and delete the old one from %s (y/n)?", oldPath, rep.OldKey.Fingerprint, s.base))
+		ok, err := env.Prompter.Confirm(fmt.Sprintf("Replace %s (%s) with a new key and delete the old one from %s (y/n)?", oldPath, rep.OldKey.Fingerprint, s.Base()))
 		if err != nil {
 			return failuref(err)
 		}
@@ -128,16 +133,9 @@ func runRotate(ctx context.Context, env *Env, opts rotateOptions) error {
 		}
 	}
 	// What the old key is on the server, found before anything changes.
-	registered, err := s.ListUserKeys(ctx, "")
-	s.settle(ctx, err)
+	oldIDs, err := register.FindUserKeys(ctx, s, register.Selector{Key: oldPub})
 	if err != nil {
-		return s.apiError(err)
-	}
-	var oldIDs []bitbucket.SSHKey
-	for _, k := range registered {
-		if sameKey(k.Text, oldPub) {
-			oldIDs = append(oldIDs, k)
-		}
+		return err
 	}
 
 	// 1. The new key beside the old one, or the one an interrupted run left.
@@ -155,7 +153,7 @@ func runRotate(ctx context.Context, env *Env, opts rotateOptions) error {
 	reg := addUserKey(ctx, s, pubIn, newKey.Comment, 0)
 	rep.Registration = &reg
 	if reg.err != nil {
-		e := reg.err.(*Error)
+		e := reg.err
 		e.Hints = append([]string{leftBehind}, e.Hints...)
 		return e
 	}
@@ -169,12 +167,12 @@ func runRotate(ctx context.Context, env *Env, opts rotateOptions) error {
 		}
 	}
 	signer := newKey.unlocked.Signer
-	target, _, err := bitbucketRemote(ctx, env, "", s.base)
+	target, _, err := bitbucketRemote(ctx, env, "", s.Base())
 	if err != nil {
 		return err
 	}
 	if target == nil {
-		if target, err = hostOnlyTarget(ctx, s.Client, s.base); err != nil {
+		if target, err = hostOnlyTarget(ctx, s); err != nil {
 			return failure("cannot find the server's SSH address to verify the new key: "+err.Error(), leftBehind)
 		}
 	}
@@ -195,7 +193,7 @@ func runRotate(ctx context.Context, env *Env, opts rotateOptions) error {
 	progress("Backed up the old key to %s", backupDir)
 	j := &rotateJournal{KeyPath: oldPath, TmpPath: tmpPath, BackupDir: backupDir, NewFingerprint: newKey.Fingerprint}
 	for _, k := range oldIDs {
-		j.OldKeys = append(j.OldKeys, journalKey{ID: k.ID, Fingerprint: registeredFingerprint(k), Label: k.Label})
+		j.OldKeys = append(j.OldKeys, journalKey{ID: k.ID, Fingerprint: register.Fingerprint(k), Label: k.Label})
 	}
 	if err := j.save(sshDir); err != nil {
 		return failuref(err, leftBehind)
@@ -312,7 +310,7 @@ func loadRotateJournal(sshDir string) (*rotateJournal, error) {
 
 // finishRotation moves the new key into place (private half first) and
 // deletes the old key from Bitbucket; each step is safe to repeat.
-func finishRotation(ctx context.Context, env *Env, s *session, j *rotateJournal, sshDir string, progress func(string, ...any)) (*removeResult, error) {
+func finishRotation(ctx context.Context, env *Env, s *bbsession.Session, j *rotateJournal, sshDir string, progress func(string, ...any)) (*removeResult, error) {
 	// ssh refuses a private key whose .pub beside it is another key, but
 	// works without a .pub: so the old .pub (backed up) goes first, and at
 	// every moment the file at KeyPath is a key that logs in.
@@ -344,13 +342,13 @@ func finishRotation(ctx context.Context, env *Env, s *session, j *rotateJournal,
 	// Only now the old key leaves Bitbucket.
 	var removed *removeResult
 	for _, k := range j.OldKeys {
-		if err := s.DeleteUserKey(ctx, k.ID); err != nil {
-			e := s.apiError(err)
+		if r := register.RemoveUserKey(ctx, s, bitbucket.SSHKey{ID: k.ID, Label: k.Label}); r.Err != nil {
+			e := explain(r.Err)
 			e.Hints = append([]string{fmt.Sprintf("the new key is in place and works; run git bbkey rotate again to remove the old one (id %d)", k.ID)}, e.Hints...)
 			return nil, e
 		}
 		removed = &removeResult{Status: "removed", Kind: "user", ID: k.ID, Fingerprint: k.Fingerprint, Label: k.Label,
-			Message: fmt.Sprintf("removed the old key %s (id %d) from %s", k.Fingerprint, k.ID, s.base)}
+			Message: fmt.Sprintf("removed the old key %s (id %d) from %s", k.Fingerprint, k.ID, s.Base())}
 		progress("Removed the old key %s from Bitbucket (id %d).", k.Fingerprint, k.ID)
 	}
 	if err := os.Remove(filepath.Join(sshDir, rotateJournalName)); err != nil && !os.IsNotExist(err) {

@@ -4,17 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/crypto/ssh/agent"
 
-	"github.com/git-bbkey/git-bbkey/internal/bitbucket"
+	"github.com/git-bbkey/git-bbkey/internal/bbsession"
 	"github.com/git-bbkey/git-bbkey/internal/gitremote"
 	"github.com/git-bbkey/git-bbkey/internal/keygen"
 	"github.com/git-bbkey/git-bbkey/internal/safefile"
@@ -121,12 +119,9 @@ func runSetup(ctx context.Context, env *Env, opts setupOptions) error {
 	rep.Email = email
 	rep.step("email", email+" (git config user.email)")
 
-	base, err := serverURL(ctx, env, opts.Server)
+	base, err := env.bitbucket().Resolve(ctx, opts.Server)
 	if err != nil {
 		return err
-	}
-	if base == "" {
-		return errNoServer
 	}
 	if opts.Remote != "" {
 		if _, err := env.gitRepo().Remote(ctx, opts.Remote); err != nil {
@@ -155,13 +150,15 @@ func runSetup(ctx context.Context, env *Env, opts setupOptions) error {
 	pubIn := &publicKeyInput{Source: key.PublicKeyPath, Key: key.publicKey, Comment: key.Comment}
 
 	// 4. register it as the user's key.
-	s, err := openSession(ctx, env, base, false)
+	s, err := env.bitbucket().For(ctx, base)
 	if err != nil {
 		return err
 	}
-	if s == nil {
+	if err := s.Authenticate(ctx); errors.Is(err, bbsession.ErrNoCredentials) {
 		target, _, _ := bitbucketRemote(ctx, env, opts.Remote, base)
 		return setupManual(env, opts, base, pubIn, target, rep)
+	} else if err != nil {
+		return err
 	}
 	label := opts.Label
 	if label == "" {
@@ -194,7 +191,7 @@ func runSetup(ctx context.Context, env *Env, opts setupOptions) error {
 	signer := key.unlocked.Signer
 	vt := target
 	if vt == nil {
-		vt, err = hostOnlyTarget(ctx, s.Client, base)
+		vt, err = hostOnlyTarget(ctx, s)
 		if err != nil {
 			rep.step("host key", "skipped: "+err.Error())
 		}
@@ -465,31 +462,15 @@ func setupTarget(ctx context.Context, env *Env, opts setupOptions, base string, 
 	return &vt, nil
 }
 
-// hostOnlyTarget is the server's SSH endpoint from its settings, to pin the
-// host key when there is no repository to verify.
-func hostOnlyTarget(ctx context.Context, c *bitbucket.Client, base string) (*verifyTarget, error) {
-	settings, err := c.SSHSettings(ctx)
+// hostOnlyTarget is the server's SSH address, to pin the host key when
+// there is no repository to verify.
+func hostOnlyTarget(ctx context.Context, s *bbsession.Session) (*verifyTarget, error) {
+	addr, err := s.SSHAddress(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if !settings.Enabled {
-		return nil, fmt.Errorf("SSH access is disabled on %s", base)
-	}
-	bu, err := url.Parse(base)
-	if err != nil {
-		return nil, err
-	}
-	host, port := bu.Hostname(), settings.Port
-	if su, err := url.Parse(settings.BaseURL); err == nil && su.Hostname() != "" {
-		host = su.Hostname()
-		if p, err := strconv.Atoi(su.Port()); err == nil && port == 0 {
-			port = p
-		}
-	}
-	if port == 0 {
-		port = 7999
-	}
-	return &verifyTarget{raw: fmt.Sprintf("ssh://git@%s:%d", host, port), base: base,
+	host, port := addr.Host, addr.Port
+	return &verifyTarget{raw: fmt.Sprintf("ssh://git@%s:%d", host, port), base: s.Base(),
 		target: sshverify.Target{URL: fmt.Sprintf("ssh://git@%s:%d/", host, port), Host: host, Port: port, HostOnly: true}}, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/git-bbkey/git-bbkey/internal/bbsession"
 	"github.com/git-bbkey/git-bbkey/internal/bitbucket"
 	"github.com/git-bbkey/git-bbkey/internal/gitremote"
 	"github.com/git-bbkey/git-bbkey/internal/safefile"
@@ -222,10 +222,9 @@ func notRepoError(err error) error {
 // SSH clone URL through the REST API.
 func resolveTargets(ctx context.Context, env *Env, serverFlag string, raw []targetName, write bool) []verifyTarget {
 	server := sync.OnceValue(func() string {
-		base, _ := serverURL(ctx, env, serverFlag)
+		base, _ := env.bitbucket().Resolve(ctx, serverFlag)
 		return base
 	})
-	var clients = map[string]*bitbucket.Client{}
 	out := make([]verifyTarget, len(raw))
 	for i, r := range raw {
 		vt := verifyTarget{remote: r.remote, raw: redactURL(r.url), server: server}
@@ -237,7 +236,7 @@ func resolveTargets(ctx context.Context, env *Env, serverFlag string, raw []targ
 			continue
 		}
 		if u.Scheme != "ssh" {
-			sshURL, b, err := cloneURLOverSSH(ctx, env, u, clients)
+			sshURL, b, err := cloneURLOverSSH(ctx, env, u)
 			if err != nil {
 				vt.failed = &verifyJSON{Status: string(sshverify.StatusBadURL), Message: err.Error(),
 					hint: []string{"give the SSH clone URL from Bitbucket's Clone dialog, e.g. ssh://git@host:7999/proj/repo.git"}}
@@ -254,7 +253,7 @@ func resolveTargets(ctx context.Context, env *Env, serverFlag string, raw []targ
 		vt.scpLike = u.SCPLike
 		vt.target = sshverify.Target{Remote: r.remote, URL: u.String(), Host: u.Host, Port: u.Port, Path: u.Path}
 		if write && r.push != "" {
-			push, err := pushTarget(ctx, env, r.push, clients)
+			push, err := pushTarget(ctx, env, r.push)
 			if err != nil {
 				vt.failed = &verifyJSON{Status: string(sshverify.StatusBadURL), Message: fmt.Sprintf("the push URL %s: %v", redactURL(r.push), err),
 					hint: []string{"check the remote's push URL: git remote get-url --push " + r.remote}}
@@ -271,13 +270,13 @@ func resolveTargets(ctx context.Context, env *Env, serverFlag string, raw []targ
 
 // pushTarget is the SSH target for a push URL; a Bitbucket https one is
 // mapped to its SSH clone URL as the fetch URL is.
-func pushTarget(ctx context.Context, env *Env, raw string, clients map[string]*bitbucket.Client) (*sshverify.Target, error) {
+func pushTarget(ctx context.Context, env *Env, raw string) (*sshverify.Target, error) {
 	u, err := gitremote.Parse(raw)
 	if err != nil {
 		return nil, err
 	}
 	if u.Scheme != "ssh" {
-		sshURL, _, err := cloneURLOverSSH(ctx, env, u, clients)
+		sshURL, _, err := cloneURLOverSSH(ctx, env, u)
 		if err != nil {
 			return nil, err
 		}
@@ -289,43 +288,18 @@ func pushTarget(ctx context.Context, env *Env, raw string, clients map[string]*b
 }
 
 // cloneURLOverSSH maps https://host[/context]/scm/proj/repo.git to the
-// repository's ssh clone link, else to the SSH port in the settings.
-func cloneURLOverSSH(ctx context.Context, env *Env, u *gitremote.URL, clients map[string]*bitbucket.Client) (string, string, error) {
+// repository's SSH clone URL (bbsession.Session.CloneURL).
+func cloneURLOverSSH(ctx context.Context, env *Env, u *gitremote.URL) (string, string, error) {
 	base, project, slug, ok := u.BitbucketRepo()
 	if !ok || base == "" {
 		return "", "", fmt.Errorf("%s is not a Bitbucket repository URL (https://host[/context]/scm/PROJECT/REPO.git)", u.Raw)
 	}
-	c := clients[base]
-	if c == nil {
-		var err error
-		if c, _, err = readClient(ctx, env, base); err != nil {
-			return "", base, err
-		}
-		clients[base] = c
+	s, err := env.bitbucket().For(ctx, base)
+	if err != nil {
+		return "", base, err
 	}
-	repo, err := c.Repository(ctx, project, slug)
-	if err == nil && repo.CloneLinks["ssh"] != "" {
-		return repo.CloneLinks["ssh"], base, nil
-	}
-	settings, serr := c.SSHSettings(ctx)
-	if serr != nil {
-		if err == nil {
-			err = serr
-		}
-		return "", base, fmt.Errorf("cannot find the SSH clone URL of %s/%s on %s: %v", project, slug, base, err)
-	}
-	if !settings.Enabled {
-		return "", base, fmt.Errorf("SSH access is disabled on %s", base)
-	}
-	host := u.Host
-	if su, err := url.Parse(settings.BaseURL); err == nil && su.Hostname() != "" {
-		host = su.Hostname()
-	}
-	port := settings.Port
-	if port == 0 {
-		port = 7999
-	}
-	return fmt.Sprintf("ssh://git@%s:%d/%s/%s.git", host, port, strings.ToLower(project), slug), base, nil
+	link, err := s.CloneURL(ctx, project, slug)
+	return link, base, err
 }
 
 func verifyTargets(ctx context.Context, env *Env, opts verifyOptions, targets []verifyTarget, keyPath string, signer ssh.Signer, keyErr error) []verifyJSON {
@@ -520,36 +494,16 @@ func knownHostsName(host string, port int) string {
 	return sshverify.HostRef{Host: host, Port: port}.Name()
 }
 
-// publishedHostKey fetches the SSH host key fingerprint from Bitbucket's
-// settings. trusted is false when the channel is not verified HTTPS (or
-// loopback), or when the settings name another SSH host.
+// publishedHostKey is the SSH host key fingerprint Bitbucket publishes
+// (bbsession.Session.PublishedHostKey): trusted only when it came over a
+// trusted channel and names this SSH host.
 func publishedHostKey(ctx context.Context, env *Env, base, sshHost string) (fp string, trusted bool, err error) {
-	u, err := url.Parse(base)
+	s, err := env.bitbucket().For(ctx, base)
 	if err != nil {
 		return "", false, err
 	}
-	if u.Scheme != "https" && !bitbucket.IsLoopback(u.Hostname()) {
-		return "", false, nil
-	}
-	if v, ok, _ := env.config().GetURLMatch(ctx, "http.sslVerify", base); (ok && isFalse(v)) || env.Getenv("GIT_SSL_NO_VERIFY") != "" {
-		return "", false, nil
-	}
-	c, _, err := readClient(ctx, env, base)
-	if err != nil {
-		return "", false, err
-	}
-	settings, err := c.SSHSettings(ctx)
-	if err != nil {
-		return "", false, err
-	}
-	sshHostOK := strings.EqualFold(u.Hostname(), sshHost)
-	if su, perr := url.Parse(settings.BaseURL); perr == nil && strings.EqualFold(su.Hostname(), sshHost) {
-		sshHostOK = true
-	}
-	if !sshHostOK || settings.Fingerprint == "" || !strings.HasPrefix(settings.Fingerprint, "SHA256:") {
-		return "", false, nil
-	}
-	return settings.Fingerprint, true, nil
+	hk, err := s.PublishedHostKey(ctx, sshHost)
+	return hk.Fingerprint, hk.Trusted, err
 }
 
 // verifyHints is the next step for each failure.
@@ -565,7 +519,7 @@ func verifyHints(st sshverify.Status, t verifyTarget, keyPath string) []string {
 	case sshverify.StatusUnreachable, sshverify.StatusTimeout:
 		if t.scpLike || t.target.Port == 22 {
 			return []string{"Bitbucket Server listens for SSH on port 7999 by default, which the scp-like form host:proj/repo.git cannot name",
-				fmt.Sprintf("use: ssh://git@%s:7999/%s", t.target.Host, strings.TrimPrefix(t.target.Path, "/"))}
+				fmt.Sprintf("use: ssh://git@%s:%d/%s", t.target.Host, bbsession.DefaultSSHPort, strings.TrimPrefix(t.target.Path, "/"))}
 		}
 		if st == sshverify.StatusTimeout {
 			return []string{"the server did not answer in time: check VPN and firewall, or allow longer with --timeout 60s"}

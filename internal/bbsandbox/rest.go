@@ -70,7 +70,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxRequestBody))
 	w := &statusWriter{ResponseWriter: rw}
 	rec := RequestRecord{
-		Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
+		Method: r.Method, Path: r.URL.Path, RawPath: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery,
 		Header: redactHeader(r.Header), Body: string(body), Time: time.Now(),
 	}
 	defer func() {
@@ -119,15 +119,26 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if s.redirect(w, r) {
+		return
+	}
 	rest, ok := strings.CutPrefix(r.URL.Path, s.context+"/rest/")
 	if !ok {
-		writeError(w, http.StatusNotFound, excNotFound, "Not Found: "+r.URL.Path, "")
+		// Outside the application (a wrong context path): the servlet
+		// container's HTML page, as a real server gives it.
+		w.Header().Set("Content-Type", "text/html;charset=utf-8")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, "<!doctype html><html><head><title>HTTP Status 404 – Not Found</title></head><body><h1>HTTP Status 404 – Not Found</h1></body></html>")
+		return
+	}
+	if r.Header.Get("Authorization") != "" && s.currentFaults().BareUnauthorized {
+		bareUnauthorized(w)
 		return
 	}
 
 	c, ok := s.authenticate(r)
 	if !ok {
-		writeError(w, http.StatusUnauthorized, excAuth, msgAuth, "")
+		writeError(w, http.StatusUnauthorized, excAuth, s.errMsg(msgAuth), "")
 		return
 	}
 	if c.user != nil {
@@ -145,7 +156,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 
 	seg := strings.Split(strings.Trim(rest, "/"), "/")
 	if len(seg) < 2 || (seg[1] != "1.0" && seg[1] != "latest") {
-		writeError(w, http.StatusNotFound, excNotFound, "Not Found: "+r.URL.Path, "")
+		writeError(w, http.StatusNotFound, excNotFound, s.errMsg("Not Found: "+r.URL.Path), "")
 		return
 	}
 	req := &request{s: s, w: w, r: r, c: c, body: body}
@@ -163,11 +174,14 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	case seg[0] == "api" && len(seg) == 6 && seg[2] == "projects" && seg[4] == "repos":
 		req.repository(seg[3], seg[5])
 	case seg[0] == "api" && len(seg) == 3 && seg[2] == "application-properties":
+		s.mu.Lock()
+		version := s.version
+		s.mu.Unlock()
 		req.json(http.StatusOK, map[string]any{
-			"version": "9.2.0", "buildNumber": "9002000", "buildDate": "1723590000000", "displayName": "Bitbucket",
+			"version": version, "buildNumber": "9002000", "buildDate": "1723590000000", "displayName": "Bitbucket",
 		})
 	default:
-		writeError(w, http.StatusNotFound, excNotFound, "Not Found: "+r.URL.Path, "")
+		writeError(w, http.StatusNotFound, excNotFound, s.errMsg("Not Found: "+r.URL.Path), "")
 	}
 }
 
@@ -249,6 +263,21 @@ type request struct {
 	body []byte
 }
 
+// written answers a successful POST or PUT, as the faults shape it.
+func (q *request) written(status int, v any) {
+	f := q.s.currentFaults()
+	if f.OldServer && status == http.StatusCreated {
+		status = http.StatusOK
+	}
+	if f.EmptyAnswers {
+		v = map[string]any{}
+	}
+	q.json(status, v)
+}
+
+// keeps reports whether writes are stored (false under LoseWrites).
+func (q *request) keeps() bool { return !q.s.currentFaults().LoseWrites }
+
 func (q *request) json(status int, v any) {
 	q.w.Header().Set("Content-Type", jsonType)
 	q.w.WriteHeader(status)
@@ -256,7 +285,7 @@ func (q *request) json(status int, v any) {
 }
 
 func (q *request) err(status int, exception, message, context string) {
-	writeError(q.w, status, exception, message, context)
+	writeError(q.w, status, exception, q.s.errMsg(message), context)
 }
 
 func (q *request) denied() { q.err(http.StatusUnauthorized, excDenied, msgDenied, "") }
@@ -290,6 +319,10 @@ func (q *request) page(values []any) {
 	if start < len(values) {
 		vals = values[start:end]
 	}
+	f := q.s.currentFaults()
+	if f.EndlessPaging {
+		vals = []any{endlessValue(start)}
+	}
 	out := map[string]any{
 		"size": len(vals), "limit": limit, "start": start,
 		"isLastPage": end >= len(values), "values": vals,
@@ -297,6 +330,7 @@ func (q *request) page(values []any) {
 	if end < len(values) {
 		out["nextPageStart"] = end
 	}
+	f.shapePage(out, start)
 	q.json(http.StatusOK, out)
 }
 
@@ -389,10 +423,12 @@ func (q *request) userKeys() {
 		rec := pk.record(q.s.nextKeyID, in.Label, expiry, time.Now())
 		rec.User = u.Name
 		q.s.nextKeyID++
-		q.s.userKeys = append(q.s.userKeys, &rec)
+		if q.keeps() {
+			q.s.userKeys = append(q.s.userKeys, &rec)
+		}
 		out := q.s.keyJSON(&rec)
 		q.s.mu.Unlock()
-		q.json(http.StatusCreated, out)
+		q.written(http.StatusCreated, out)
 	case http.MethodDelete:
 		u, ok := q.targetUser()
 		if !ok || !q.tokenMayManageKeys() {
@@ -498,11 +534,14 @@ func (q *request) settings() {
 		q.denied()
 		return
 	}
+	// "port" is where the SSH server listens; baseUrl is what users are
+	// told to dial (behind a port forward the two differ).
 	port := q.s.advertisedPort()
 	base := "ssh://git@127.0.0.1"
 	if port != 22 {
 		base += ":" + strconv.Itoa(port)
 	}
+	port = q.s.SSHPort()
 	if baseOverride != "" {
 		base = baseOverride
 	}
@@ -611,10 +650,14 @@ func (q *request) accessKeys(projectKey, slug string, tail []string) {
 				return
 			}
 			if key != nil {
-				key.Grants[gi].Permission = newPerm
-				out := s.accessKeyJSON(key, key.Grants[gi], p, r, q.c.name())
+				g := key.Grants[gi]
+				g.Permission = newPerm
+				if q.keeps() {
+					key.Grants[gi] = g
+				}
+				out := s.accessKeyJSON(key, g, p, r, q.c.name())
 				s.mu.Unlock()
-				q.json(http.StatusOK, out)
+				q.written(http.StatusOK, out)
 				return
 			}
 		}
@@ -709,19 +752,28 @@ func (q *request) addAccessKey(p *projectState, r *repoState, target Grant) {
 	if key == nil {
 		key = &AccessKeyRecord{KeyRecord: pk.record(s.nextKeyID, in.Key.Label, expiry, time.Now())}
 		s.nextKeyID++
-		s.accessKeys = append(s.accessKeys, key)
+		if q.keeps() {
+			s.accessKeys = append(s.accessKeys, key)
+		}
 	}
 	target.Permission = perm
-	gi := slices.IndexFunc(key.Grants, func(g Grant) bool { return g.Project == target.Project && g.Repo == target.Repo })
-	if gi >= 0 {
-		key.Grants[gi].Permission = perm // same key, same target: the permission is updated
-	} else {
-		key.Grants = append(key.Grants, target)
-		gi = len(key.Grants) - 1
+	grants := key.Grants
+	if !q.keeps() {
+		grants = slices.Clone(grants)
 	}
-	out := s.accessKeyJSON(key, key.Grants[gi], p, r, q.c.name())
+	gi := slices.IndexFunc(grants, func(g Grant) bool { return g.Project == target.Project && g.Repo == target.Repo })
+	if gi >= 0 {
+		grants[gi].Permission = perm // same key, same target: the permission is updated
+	} else {
+		grants = append(grants, target)
+		gi = len(grants) - 1
+	}
+	if q.keeps() {
+		key.Grants = grants
+	}
+	out := s.accessKeyJSON(key, grants[gi], p, r, q.c.name())
 	s.mu.Unlock()
-	q.json(http.StatusCreated, out)
+	q.written(http.StatusCreated, out)
 }
 
 // accessKeyJSON is Bitbucket's RestSshAccessKey. r nil means a project
@@ -784,9 +836,13 @@ func (s *Server) repoJSON(p *projectState, r *repoState, user string, sshFirst b
 		scheme, rest, _ := strings.Cut(httpURL, "://")
 		httpURL = scheme + "://" + strings.ToLower(user) + "@" + rest
 	}
+	sshURL := s.CloneURL(p.key, r.slug)
+	if s.currentFaults().ExtCloneLink {
+		sshURL = HostileCloneLink
+	}
 	clone := []any{
 		map[string]any{"href": httpURL, "name": "http"},
-		map[string]any{"href": s.CloneURL(p.key, r.slug), "name": "ssh"},
+		map[string]any{"href": sshURL, "name": "ssh"},
 	}
 	if sshFirst {
 		slices.Reverse(clone)

@@ -281,7 +281,7 @@ func TestSettingsFingerprintFormats(t *testing.T) {
 		if norm := "SHA256:" + strings.TrimRight(strings.TrimPrefix(v, "SHA256:"), "="); norm != want || fp["algorithm"] != "SHA256" {
 			t.Errorf("format %+v: %q normalises to %q, want %q", tc, v, norm, want)
 		}
-		if m["port"] != 7999.0 || m["baseUrl"] != "ssh://git@127.0.0.1:7999" || m["enabled"] != true || m["accessKeysEnabled"] != true {
+		if m["port"] != float64(s.SSHPort()) || m["baseUrl"] != "ssh://git@127.0.0.1:7999" || m["enabled"] != true || m["accessKeysEnabled"] != true {
 			t.Errorf("settings: %v", m)
 		}
 	}

@@ -6,12 +6,16 @@
 //
 // It plays the server described in docs/bitbucket.md, including the parts
 // marked unsure there (switches select one reading or the other), and it
-// can misbehave on demand (FailNext, SetDelay, SSHSilent, ...).
+// can misbehave on demand (FailNext, SetDelay, SSHSilent, SetFaults for
+// old, proxied and hostile servers, SetRedirect, ...).
 //
 // Choices where docs/bitbucket.md is unsure or silent (switch in brackets):
 //   - settings fingerprint value: no "SHA256:" prefix, no padding
 //     [SetSettingsFingerprintFormat]; baseUrl "ssh://git@127.0.0.1:PORT"
-//     [SetSettingsBaseURL]; settings need credentials [SetAnonymousSettings].
+//     with the advertised port [SetSettingsBaseURL], "port" where the SSH
+//     server really listens (they differ behind a port forward,
+//     Config.AdvertisedSSHPort); settings need credentials
+//     [SetAnonymousSettings].
 //   - key dates: epoch-millisecond numbers [SetDatesAsStrings].
 //   - HTTP access tokens may add and delete personal keys
 //     [SetTokensCanManageUserKeys].
@@ -47,6 +51,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -78,14 +83,23 @@ type Config struct {
 	Projects    []Project
 	PageLimit   int  // largest page the REST API returns (default 2, so paging is exercised)
 	TLS         bool // serve HTTPS with a generated CA (see CACertPEM)
-	HTTPPort    int  // 0 = random loopback port
-	SSHPort     int  // 0 = random loopback port
-	DataDir     string
-	Git         string     // path to git; default "git"
-	HostKey     ssh.Signer // nil = generate an ed25519 key
+	// RequireClientCert (with TLS) accepts only clients that present a
+	// certificate of a generated client CA (see ClientCertPEM).
+	RequireClientCert bool
+	HTTPPort          int // 0 = random loopback port
+	SSHPort           int // 0 = random loopback port
+	DataDir           string
+	Git               string // path to git; default "git"
+	// RESTOnly creates no bare repositories, so git is not needed: the
+	// repositories exist for the REST API only, and git over SSH finds
+	// none (for REST tests where no git is installed, such as under Wine).
+	RESTOnly bool
+	HostKey  ssh.Signer // nil = generate an ed25519 key
 
-	// AdvertisedSSHPort is the port that settings and clone links report
-	// (default: the real SSH port). 22 drops the port from clone URLs.
+	// AdvertisedSSHPort is the port that the settings' baseUrl and the
+	// clone links report, as behind a port forward (default: the real SSH
+	// port; settings "port" always names the real one). 22 drops the port
+	// from clone URLs.
 	AdvertisedSSHPort int
 
 	// AcceptRSASHA2: by default the SSH server, like Bitbucket, leaves
@@ -105,8 +119,9 @@ type Server struct {
 	context string // normalised context path: "" or "/x"
 	gitPath string
 
-	hostKey ssh.Signer
-	caPEM   []byte
+	hostKey               ssh.Signer
+	caPEM                 []byte
+	clientCert, clientKey []byte
 
 	httpLn  net.Listener
 	httpSrv *http.Server
@@ -117,31 +132,34 @@ type Server struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu          sync.Mutex
-	users       map[string]*userState    // by lower-case name
-	projects    map[string]*projectState // by upper-case key
-	projOrder   []string
-	userKeys    []*KeyRecord
-	accessKeys  []*AccessKeyRecord
-	nextKeyID   int
-	nextRepoID  int
-	requests    []RequestRecord
-	conns       map[net.Conn]struct{}
-	closed      bool
-	cloneCalls  int
-	fail        failPlan
-	delay       time.Duration
-	sshEnabled  bool
-	akEnabled   bool
-	fpPrefix    bool
-	fpPadding   bool
-	sshSilent   bool
-	maxSessions int
-	dateStrings bool
-	tokenKeys   bool
-	anonSetting bool
-	whoamiAK    func(AccessKeyRecord) string
-	sshBaseURL  string
+	mu                       sync.Mutex
+	users                    map[string]*userState    // by lower-case name
+	projects                 map[string]*projectState // by upper-case key
+	projOrder                []string
+	userKeys                 []*KeyRecord
+	accessKeys               []*AccessKeyRecord
+	nextKeyID                int
+	nextRepoID               int
+	requests                 []RequestRecord
+	conns                    map[net.Conn]struct{}
+	closed                   bool
+	cloneCalls               int
+	fail                     failPlan
+	delay                    time.Duration
+	sshEnabled               bool
+	akEnabled                bool
+	fpPrefix                 bool
+	fpPadding                bool
+	sshSilent                bool
+	maxSessions              int
+	dateStrings              bool
+	tokenKeys                bool
+	anonSetting              bool
+	whoamiAK                 func(AccessKeyRecord) string
+	sshBaseURL               string
+	faults                   atomic.Pointer[Faults]
+	version                  string
+	redirectFrom, redirectTo string
 }
 
 type userState struct {
@@ -188,6 +206,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		akEnabled:   true,
 		maxSessions: 10,
 		tokenKeys:   true,
+		version:     "9.2.0",
 	}
 	if s.cfg.PageLimit <= 0 {
 		s.cfg.PageLimit = 2
@@ -211,6 +230,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	for _, key := range s.projOrder {
 		for _, r := range s.projects[key].repos {
+			if cfg.RESTOnly {
+				break
+			}
 			if err := initBareRepo(ctx, s.gitPath, r.dir); err != nil {
 				return nil, err
 			}
@@ -249,6 +271,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 		s.caPEM = ca
+		if cfg.RequireClientCert {
+			if s.clientCert, s.clientKey, err = requireClientCerts(tlsConf); err != nil {
+				return nil, err
+			}
+		}
 		s.httpLn = tlsListener(s.httpLn, tlsConf)
 	}
 	s.sshConf = s.newSSHConfig()
@@ -604,6 +631,7 @@ func (s *Server) AddUserKey(user, text, label string) (KeyRecord, error) {
 type RequestRecord struct {
 	Method   string
 	Path     string // URL path including the context path
+	RawPath  string // the path as sent, still escaped
 	RawQuery string
 	Header   http.Header // Authorization reduced to its scheme ("Basic", "Bearer")
 	Body     string

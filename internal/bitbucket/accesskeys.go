@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 )
 
 // Permission is what an SSH access key may do.
@@ -18,6 +17,37 @@ const (
 	ProjectWrite Permission = "PROJECT_WRITE"
 )
 
+// Scope is where an access key applies: a project (Slug "") or one of
+// its repositories.
+type Scope struct {
+	Project string
+	Slug    string
+}
+
+// IsRepo reports whether the scope is a repository.
+func (s Scope) IsRepo() bool { return s.Slug != "" }
+
+// String is "PROJ/slug" or "PROJ".
+func (s Scope) String() string {
+	if s.IsRepo() {
+		return s.Project + "/" + s.Slug
+	}
+	return s.Project
+}
+
+// Permission is the read or write permission of this kind of scope.
+func (s Scope) Permission(write bool) Permission {
+	switch {
+	case s.IsRepo() && write:
+		return RepoWrite
+	case s.IsRepo():
+		return RepoRead
+	case write:
+		return ProjectWrite
+	}
+	return ProjectRead
+}
+
 // AccessKey is an SSH access key ("for system use") on a project or a
 // repository.
 type AccessKey struct {
@@ -27,132 +57,85 @@ type AccessKey struct {
 	Repository *Repository `json:"repository,omitempty"`
 }
 
-func checkPermission(perm Permission, forRepo bool) error {
+func (s Scope) check(perm Permission) error {
 	switch {
-	case forRepo && (perm == RepoRead || perm == RepoWrite):
+	case s.Project == "":
+		return fmt.Errorf("%w: the project key is empty", ErrInvalidArgument)
+	case perm == "":
 		return nil
-	case !forRepo && (perm == ProjectRead || perm == ProjectWrite):
+	case s.IsRepo() && (perm == RepoRead || perm == RepoWrite):
 		return nil
-	case forRepo:
-		return fmt.Errorf("permission %q is not valid for a repository access key (want REPO_READ or REPO_WRITE)", perm)
+	case !s.IsRepo() && (perm == ProjectRead || perm == ProjectWrite):
+		return nil
+	case s.IsRepo():
+		return fmt.Errorf("%w: permission %q is not valid for a repository access key (want REPO_READ or REPO_WRITE)", ErrInvalidArgument, perm)
 	default:
-		return fmt.Errorf("permission %q is not valid for a project access key (want PROJECT_READ or PROJECT_WRITE)", perm)
+		return fmt.Errorf("%w: permission %q is not valid for a project access key (want PROJECT_READ or PROJECT_WRITE)", ErrInvalidArgument, perm)
 	}
 }
 
-// accessKeyPath is /rest/keys/<v>/projects/P[/repos/S]/ssh[/extra…].
-func (c *Client) accessKeyPath(project, slug string, extra ...string) []string {
-	p := []string{"projects", project}
-	if slug != "" {
-		p = append(p, "repos", slug)
+// accessKeyRequest is a request to /rest/keys/<v>/projects/P[/repos/S]/ssh[/extra…].
+func (c *Client) accessKeyRequest(s Scope, perm Permission, method string, extra ...string) (request, error) {
+	if err := s.check(perm); err != nil {
+		return request{}, err
 	}
-	return append(append(p, "ssh"), extra...)
+	p := []string{"projects", s.Project}
+	if s.IsRepo() {
+		p = append(p, "repos", s.Slug)
+	}
+	u, err := c.endpoint("keys", append(append(p, "ssh"), extra...)...)
+	return request{method: method, u: u}, err
 }
 
-func (c *Client) listAccessKeys(ctx context.Context, project, slug string) ([]AccessKey, error) {
-	u, err := c.endpoint("keys", c.accessKeyPath(project, slug)...)
+// ListAccessKeys lists the SSH access keys of a project or repository,
+// over all pages.
+func (c *Client) ListAccessKeys(ctx context.Context, s Scope) ([]AccessKey, error) {
+	r, err := c.accessKeyRequest(s, "", http.MethodGet)
 	if err != nil {
 		return nil, err
 	}
-	return getAll[AccessKey](ctx, c, u)
+	return getAll[AccessKey](ctx, c, r.u)
 }
 
-func (c *Client) addAccessKey(ctx context.Context, project, slug, text, label string, perm Permission) (*AccessKey, error) {
-	if err := checkPermission(perm, slug != ""); err != nil {
-		return nil, err
+// AddAccessKey grants a key perm on a project or repository. Bitbucket
+// changes the permission of a key the scope already has. The answer is
+// returned as the server gave it: one without the key is a zero AccessKey.
+func (c *Client) AddAccessKey(ctx context.Context, s Scope, key NewKey, perm Permission) (*AccessKey, error) {
+	if perm == "" {
+		return nil, fmt.Errorf("%w: no permission given", ErrInvalidArgument)
 	}
-	u, err := c.endpoint("keys", c.accessKeyPath(project, slug)...)
+	r, err := c.accessKeyRequest(s, perm, http.MethodPost)
 	if err != nil {
 		return nil, err
 	}
-	type keyBody struct {
-		Text  string `json:"text"`
-		Label string `json:"label,omitempty"`
-	}
-	body := struct {
-		Key        keyBody    `json:"key"`
-		Permission Permission `json:"permission"`
-	}{keyBody{strings.TrimSpace(text), label}, perm}
 	var ak AccessKey
+	r.body = struct {
+		Key        any        `json:"key"`
+		Permission Permission `json:"permission"`
+	}{key.body(), perm}
 	// 201 per the API; old servers answer 200 for repositories.
-	if _, err := c.call(ctx, http.MethodPost, u, body, &ak, http.StatusOK, http.StatusCreated); err != nil {
+	r.out, r.ok = &ak, []int{http.StatusOK, http.StatusCreated}
+	if _, err := c.call(ctx, r); err != nil {
 		return nil, err
 	}
 	return &ak, nil
 }
 
-func (c *Client) deleteAccessKey(ctx context.Context, project, slug string, id int) error {
-	u, err := c.endpoint("keys", c.accessKeyPath(project, slug, strconv.Itoa(id))...)
+// SetAccessKeyPermission changes what access key id may do on a project
+// or repository. The answer is returned as the server gave it (zero when
+// it sent none).
+func (c *Client) SetAccessKeyPermission(ctx context.Context, s Scope, id int, perm Permission) (*AccessKey, error) {
+	if perm == "" {
+		return nil, fmt.Errorf("%w: no permission given", ErrInvalidArgument)
+	}
+	r, err := c.accessKeyRequest(s, perm, http.MethodPut, strconv.Itoa(id), "permission", string(perm))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return ignoreNotFound(c.call(ctx, http.MethodDelete, u, nil, nil))
-}
-
-func (c *Client) setAccessKeyPermission(ctx context.Context, project, slug string, id int, perm Permission) error {
-	if err := checkPermission(perm, slug != ""); err != nil {
-		return err
+	var ak AccessKey
+	r.out = &ak
+	if _, err := c.call(ctx, r); err != nil {
+		return nil, err
 	}
-	u, err := c.endpoint("keys", c.accessKeyPath(project, slug, strconv.Itoa(id), "permission", string(perm))...)
-	if err != nil {
-		return err
-	}
-	_, err = c.call(ctx, http.MethodPut, u, nil, nil)
-	return err
-}
-
-// ListProjectAccessKeys lists the SSH access keys of a project, over all pages.
-func (c *Client) ListProjectAccessKeys(ctx context.Context, project string) ([]AccessKey, error) {
-	return c.listAccessKeys(ctx, project, "")
-}
-
-// ListRepoAccessKeys lists the SSH access keys of a repository, over all pages.
-func (c *Client) ListRepoAccessKeys(ctx context.Context, project, slug string) ([]AccessKey, error) {
-	if slug == "" {
-		return nil, fmt.Errorf("repository slug is empty")
-	}
-	return c.listAccessKeys(ctx, project, slug)
-}
-
-// AddProjectAccessKey grants a key PROJECT_READ or PROJECT_WRITE on a
-// project. Adding a key the project already has changes its permission.
-func (c *Client) AddProjectAccessKey(ctx context.Context, project, text, label string, perm Permission) (*AccessKey, error) {
-	return c.addAccessKey(ctx, project, "", text, label, perm)
-}
-
-// AddRepoAccessKey grants a key REPO_READ or REPO_WRITE on a repository.
-// Adding a key the repository already has changes its permission.
-func (c *Client) AddRepoAccessKey(ctx context.Context, project, slug, text, label string, perm Permission) (*AccessKey, error) {
-	if slug == "" {
-		return nil, fmt.Errorf("repository slug is empty")
-	}
-	return c.addAccessKey(ctx, project, slug, text, label, perm)
-}
-
-// DeleteProjectAccessKey removes an access key from a project; one that is
-// already gone is not an error.
-func (c *Client) DeleteProjectAccessKey(ctx context.Context, project string, id int) error {
-	return c.deleteAccessKey(ctx, project, "", id)
-}
-
-// DeleteRepoAccessKey removes an access key from a repository; one that is
-// already gone is not an error.
-func (c *Client) DeleteRepoAccessKey(ctx context.Context, project, slug string, id int) error {
-	if slug == "" {
-		return fmt.Errorf("repository slug is empty")
-	}
-	return c.deleteAccessKey(ctx, project, slug, id)
-}
-
-// SetProjectAccessKeyPermission changes what an access key may do on a project.
-func (c *Client) SetProjectAccessKeyPermission(ctx context.Context, project string, id int, perm Permission) error {
-	return c.setAccessKeyPermission(ctx, project, "", id, perm)
-}
-
-// SetRepoAccessKeyPermission changes what an access key may do on a repository.
-func (c *Client) SetRepoAccessKeyPermission(ctx context.Context, project, slug string, id int, perm Permission) error {
-	if slug == "" {
-		return fmt.Errorf("repository slug is empty")
-	}
-	return c.setAccessKeyPermission(ctx, project, slug, id, perm)
+	return &ak, nil
 }

@@ -1,6 +1,10 @@
 // Package bitbucket is a small typed client for the Bitbucket Server / Data
 // Center REST calls git-bbkey needs: SSH user keys, SSH access keys, SSH
-// settings and repository clone links.
+// settings, repository clone links and the server's version.
+//
+// Every answer is bounded (size of one answer, and bytes, time and pages of
+// a listing), every failure is a typed error, and credentials never follow
+// a redirect to another host.
 package bitbucket
 
 import (
@@ -10,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -27,48 +30,22 @@ const (
 	// maxRetryWait bounds one wait so that a server asking for an hour
 	// (or a date far away) cannot make the tool look hung.
 	maxRetryWait = 10 * time.Second
-	// maxBody bounds what we read from one response; a page of keys is
-	// tens of kilobytes.
-	maxBody = 8 << 20
+	// defaultMaxAnswer bounds one answer; a page of keys is tens of kilobytes.
+	defaultMaxAnswer = 8 << 20
+	// Bounds of one listing over all its pages.
+	defaultListMaxBytes = 16 << 20
+	defaultListMaxTime  = 60 * time.Second
+	defaultListMaxPages = 1000
 	// pageLimit is the page size we ask for; the server may give fewer.
 	pageLimit = 100
-	// maxPages stops a server that keeps inventing new pages.
-	maxPages = 10000
 )
-
-// Auth puts credentials on a request. Implementations must not show the
-// secret from String or GoString.
-type Auth interface {
-	Apply(*http.Request)
-}
-
-type bearerToken struct{ token string }
-
-// BearerToken authenticates with an HTTP access token
-// (Authorization: Bearer).
-func BearerToken(token string) Auth { return bearerToken{token} }
-
-func (b bearerToken) Apply(r *http.Request) { r.Header.Set("Authorization", "Bearer "+b.token) }
-func (b bearerToken) String() string        { return "Bearer <redacted>" }
-func (b bearerToken) GoString() string      { return "bitbucket.BearerToken(<redacted>)" }
-
-type basicAuth struct{ user, pass string }
-
-// Basic authenticates with a user name and a password or token.
-func Basic(user, pass string) Auth { return basicAuth{user, pass} }
-
-func (b basicAuth) Apply(r *http.Request) { r.SetBasicAuth(b.user, b.pass) }
-func (b basicAuth) String() string        { return fmt.Sprintf("Basic %s:<redacted>", b.user) }
-func (b basicAuth) GoString() string {
-	return fmt.Sprintf("bitbucket.Basic(%q, <redacted>)", b.user)
-}
 
 // Options configure a Client. Only BaseURL is required.
 type Options struct {
 	BaseURL    string       // https://host[/context]; a trailing slash is fine
-	HTTPClient *http.Client // caller-built (TLS trust); nil: NewHTTPClient with system roots
+	HTTPClient *http.Client // caller-built (TLS, proxy); nil: direct, system roots
 	UserAgent  string       // "git-bbkey/<version>"
-	Auth       Auth         // nil: anonymous (enough for SSHSettings)
+	Auth       Auth         // nil: anonymous (enough for settings on some servers)
 	Timeout    time.Duration
 	// MaxRetries is how often a 429 or 503 is retried; 0 means 3 and a
 	// negative value turns retries off.
@@ -76,8 +53,19 @@ type Options struct {
 	// APIVersion is the REST version in every path: "1.0" (default) or
 	// "latest"; both are served by Bitbucket.
 	APIVersion string
+	// Bounds; zero means the default (8 MB per answer; 16 MB, 60 s and
+	// 1000 pages per listing).
+	MaxAnswerBytes int64
+	ListMaxBytes   int64
+	ListMaxTime    time.Duration
+	ListMaxPages   int
 	// Sleep waits between retries; tests replace it to record the waits.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// OnAuth, if set, hears how the server took the credentials: after a
+	// 2xx answer to a request that carried them (accepted), and after a
+	// 401 to one (rejected, with the answer). It may be called from
+	// several goroutines at once.
+	OnAuth func(ctx context.Context, accepted bool, rejection *Error)
 }
 
 // Client talks to one Bitbucket server. It is safe for concurrent use.
@@ -89,7 +77,12 @@ type Client struct {
 	timeout    time.Duration
 	maxRetries int
 	apiVersion string
+	maxAnswer  int64
+	listBytes  int64
+	listTime   time.Duration
+	listPages  int
 	sleep      func(context.Context, time.Duration) error
+	onAuth     func(context.Context, bool, *Error)
 
 	mu   sync.Mutex
 	user string // from X-AUSERNAME
@@ -99,43 +92,35 @@ type Client struct {
 // plain http unless the host is loopback (ErrInsecureURL).
 func New(opts Options) (*Client, error) {
 	if opts.BaseURL == "" {
-		return nil, errors.New("bitbucket base url is empty")
+		return nil, fmt.Errorf("%w: it is empty", ErrBadBaseURL)
 	}
 	u, err := url.Parse(opts.BaseURL)
 	if err != nil {
 		// url.Parse errors quote the input, which could hold a password.
-		return nil, errors.New("bitbucket base url does not parse as a url")
+		return nil, fmt.Errorf("%w: it does not parse as a url", ErrBadBaseURL)
 	}
-	if u.User != nil {
-		return nil, fmt.Errorf("bitbucket base url %q must not contain a user name or password (use git credential or BITBUCKET_TOKEN)", redactURL(u))
-	}
-	if u.Scheme != "https" && u.Scheme != "http" {
-		return nil, errors.New("bitbucket base url must start with https://")
-	}
-	if u.Host == "" {
-		return nil, errors.New("bitbucket base url has no host")
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("bitbucket base url %q must not have a query or fragment", redactURL(u))
-	}
-	if u.Scheme == "http" && opts.Auth != nil && !IsLoopback(u.Hostname()) {
+	switch {
+	case u.User != nil:
+		return nil, fmt.Errorf("%w: %q must not contain a user name or password (use git credential or BITBUCKET_TOKEN)", ErrBadBaseURL, redactURL(u))
+	case u.Scheme != "https" && u.Scheme != "http":
+		return nil, fmt.Errorf("%w: it must start with https://", ErrBadBaseURL)
+	case u.Host == "":
+		return nil, fmt.Errorf("%w: it has no host", ErrBadBaseURL)
+	case u.RawQuery != "" || u.Fragment != "":
+		return nil, fmt.Errorf("%w: %q must not have a query or fragment", ErrBadBaseURL, redactURL(u))
+	case u.Scheme == "http" && opts.Auth != nil && !IsLoopback(u.Hostname()):
 		return nil, ErrInsecureURL
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = strings.TrimRight(u.RawPath, "/")
 
 	c := &Client{
-		base:       u,
-		userAgent:  opts.UserAgent,
-		auth:       opts.Auth,
-		timeout:    opts.Timeout,
-		maxRetries: opts.MaxRetries,
-		apiVersion: opts.APIVersion,
-		sleep:      opts.Sleep,
+		base: u, userAgent: opts.UserAgent, auth: opts.Auth, timeout: opts.Timeout,
+		maxRetries: opts.MaxRetries, apiVersion: opts.APIVersion, sleep: opts.Sleep, onAuth: opts.OnAuth,
+		maxAnswer: orDefault(opts.MaxAnswerBytes, defaultMaxAnswer), listBytes: orDefault(opts.ListMaxBytes, defaultListMaxBytes),
+		listTime: orDefault(opts.ListMaxTime, defaultListMaxTime), listPages: orDefault(opts.ListMaxPages, defaultListMaxPages),
 	}
-	if c.timeout <= 0 {
-		c.timeout = defaultTimeout
-	}
+	c.timeout = orDefault(c.timeout, defaultTimeout)
 	if c.maxRetries == 0 {
 		c.maxRetries = defaultMaxRetries
 	} else if c.maxRetries < 0 {
@@ -150,20 +135,31 @@ func New(opts Options) (*Client, error) {
 	if c.sleep == nil {
 		c.sleep = sleepContext
 	}
-	if opts.HTTPClient == nil {
-		hc, err := NewHTTPClient(TLSSettings{}, c.timeout)
-		if err != nil {
-			return nil, err
-		}
-		c.hc = hc
-	} else {
-		// A copy, so that our redirect policy applies without changing the
-		// caller's client.
-		hc := *opts.HTTPClient
-		hc.CheckRedirect = checkRedirect
-		c.hc = &hc
+	hc := http.Client{Transport: directTransport(c.timeout)}
+	if opts.HTTPClient != nil {
+		hc = *opts.HTTPClient // a copy: our redirect policy, the caller's client untouched
 	}
+	hc.CheckRedirect = checkRedirect
+	c.hc = &hc
 	return c, nil
+}
+
+func orDefault[T int | int64 | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// directTransport is the transport without a caller's client: system
+// roots, no proxy, a bound on every phase.
+func directTransport(timeout time.Duration) *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	tr.DialContext = (&net.Dialer{Timeout: min(timeout, 10*time.Second), KeepAlive: 30 * time.Second}).DialContext
+	tr.TLSHandshakeTimeout = min(timeout, 10*time.Second)
+	tr.ResponseHeaderTimeout = timeout
+	return tr
 }
 
 // String and GoString show the server only: the struct holds credentials.
@@ -176,7 +172,7 @@ func (c *Client) BaseURL() string { return c.base.String() }
 // IsLoopback reports whether host (no port, no brackets) is localhost or a
 // loopback address: the only places credentials may go over plain http.
 func IsLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)
@@ -203,12 +199,11 @@ func sleepContext(ctx context.Context, d time.Duration) error {
 // endpoint builds base + /rest/<plugin>/<version>/<segments...>. Each
 // segment is escaped, so a project key or slug can never add path levels.
 func (c *Client) endpoint(plugin string, segments ...string) (*url.URL, error) {
-	parts := []string{"rest", plugin, c.apiVersion}
-	parts = append(parts, segments...)
+	parts := append([]string{"rest", plugin, c.apiVersion}, segments...)
 	escaped := make([]string, len(parts))
 	for i, p := range parts {
 		if p == "" || p == "." || p == ".." {
-			return nil, fmt.Errorf("invalid path element %q", p)
+			return nil, fmt.Errorf("%w: path element %q", ErrInvalidArgument, p)
 		}
 		escaped[i] = url.PathEscape(p)
 	}
@@ -223,43 +218,70 @@ func (c *Client) endpoint(plugin string, segments ...string) (*url.URL, error) {
 	return u, nil
 }
 
-// call is one REST request: method on u with an optional JSON body,
-// decoding a 2xx JSON answer into out (if not nil). okStatus lists the
-// accepted statuses; nil means any 2xx.
-func (c *Client) call(ctx context.Context, method string, u *url.URL, body, out any, okStatus ...int) (*http.Response, error) {
+// request is one REST call.
+type request struct {
+	method string
+	u      *url.URL
+	body   any
+	out    any   // decoded from a 2xx JSON answer when not nil
+	ok     []int // accepted statuses; nil means any 2xx
+	limit  int64 // largest answer to read; 0 means maxAnswer
+}
+
+// call runs r, retrying 429 and 503, and returns the size of the answer.
+func (c *Client) call(ctx context.Context, r request) (int64, error) {
 	var payload []byte
-	if body != nil {
+	if r.body != nil {
 		var err error
-		if payload, err = json.Marshal(body); err != nil {
-			return nil, err
+		if payload, err = json.Marshal(r.body); err != nil {
+			return 0, err
 		}
 	}
+	if r.limit <= 0 {
+		r.limit = c.maxAnswer
+	}
 	for attempt := 0; ; attempt++ {
-		resp, data, err := c.roundTrip(ctx, method, u, payload)
+		resp, data, err := c.roundTrip(ctx, r, payload)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
+		n := int64(len(data))
 		if (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) && attempt < c.maxRetries {
 			if err := c.sleep(ctx, retryWait(resp.Header.Get("Retry-After"), attempt, time.Now())); err != nil {
-				return nil, err
+				return n, err
 			}
 			continue
 		}
-		if !statusOK(resp.StatusCode, okStatus) {
-			return resp, newError(method, u, resp, data)
-		}
-		if out != nil {
-			if !isJSON(resp.Header.Get("Content-Type")) {
-				e := newError(method, u, resp, data)
-				e.Kind, e.Messages, e.ExceptionNames = KindNotJSON, nil, nil
-				return resp, e
+		if !statusOK(resp.StatusCode, r.ok) {
+			e := c.newError(r.method, r.u, resp, data)
+			if e.Kind == KindUnauthorized {
+				c.told(ctx, false, e)
 			}
-			if err := json.Unmarshal(data, out); err != nil {
-				// encoding/json errors name types and fields, never values.
-				return resp, fmt.Errorf("cannot decode the answer to %s %s: %w", method, u.EscapedPath(), err)
-			}
+			return n, e
 		}
-		return resp, nil
+		c.told(ctx, true, nil)
+		if r.out == nil {
+			return n, nil
+		}
+		if r.method != http.MethodGet && len(bytes.TrimSpace(data)) == 0 {
+			return n, nil // nothing to decode: the caller checks what it got
+		}
+		if !isJSON(resp.Header.Get("Content-Type")) {
+			e := c.newError(r.method, r.u, resp, data)
+			e.Kind, e.Messages, e.ExceptionNames = KindNotJSON, nil, nil
+			return n, e
+		}
+		if err := json.Unmarshal(data, r.out); err != nil {
+			return n, &DecodeError{Method: r.method, Path: r.u.EscapedPath(), Err: err}
+		}
+		return n, nil
+	}
+}
+
+// told reports to OnAuth how a credentialed request fared.
+func (c *Client) told(ctx context.Context, accepted bool, e *Error) {
+	if c.auth != nil && c.onAuth != nil {
+		c.onAuth(ctx, accepted, e)
 	}
 }
 
@@ -276,20 +298,20 @@ func statusOK(code int, ok []int) bool {
 }
 
 // roundTrip sends one attempt with its own timeout and reads the whole
-// body, so that the timeout covers the body too.
-func (c *Client) roundTrip(ctx context.Context, method string, u *url.URL, payload []byte) (*http.Response, []byte, error) {
+// body (at most r.limit bytes), so that the timeout covers the body too.
+func (c *Client) roundTrip(ctx context.Context, r request, payload []byte) (*http.Response, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	var rd io.Reader
 	if payload != nil {
 		rd = bytes.NewReader(payload)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	req, err := http.NewRequestWithContext(ctx, r.method, r.u.String(), rd)
 	if err != nil {
 		return nil, nil, err
 	}
 	req.Header.Set("Accept", "application/json")
-	if method != http.MethodGet {
+	if r.method != http.MethodGet {
 		// JSON plus this header is what gets past Bitbucket's XSRF filter.
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -298,21 +320,24 @@ func (c *Client) roundTrip(ctx context.Context, method string, u *url.URL, paylo
 	if c.auth != nil {
 		c.auth.Apply(req)
 	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
+	fail := func(err error) (*http.Response, []byte, error) {
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err // its message would repeat the method and URL in Go's capitalised form
 		}
-		return nil, nil, fmt.Errorf("bitbucket request %s %s failed: %w", method, u.Redacted(), err)
+		return nil, nil, &RequestError{Method: r.method, URL: r.u.Redacted(), Base: c.BaseURL(), Err: err}
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fail(err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, r.limit+1))
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading answer to %s %s: %w", method, u.Redacted(), err)
+		return fail(err)
 	}
-	if len(data) > maxBody {
-		return nil, nil, fmt.Errorf("answer to %s %s is larger than %d bytes", method, u.Redacted(), maxBody)
+	if int64(len(data)) > r.limit {
+		return nil, nil, &LimitError{Method: r.method, Path: r.u.EscapedPath(), Limit: LimitAnswerBytes, MaxBytes: r.limit, Bytes: int64(len(data))}
 	}
 	if c.auth != nil {
 		if name := resp.Header.Get("X-AUSERNAME"); name != "" {
@@ -334,102 +359,7 @@ func retryWait(header string, attempt int, now time.Time) time.Duration {
 	} else if t, err := http.ParseTime(header); err == nil {
 		d = t.Sub(now)
 	} else {
-		d = 500 * time.Millisecond << attempt
+		d = 500 * time.Millisecond << min(attempt, 10)
 	}
 	return min(max(d, 0), maxRetryWait)
-}
-
-func isJSON(contentType string) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
-}
-
-// newError turns a non-2xx answer into an *Error, reading Bitbucket's
-// {"errors":[…]} envelope when there is one.
-func newError(method string, u *url.URL, resp *http.Response, data []byte) *Error {
-	e := &Error{
-		StatusCode:  resp.StatusCode,
-		Status:      resp.Status,
-		Method:      method,
-		Path:        u.EscapedPath(),
-		ContentType: resp.Header.Get("Content-Type"),
-		Kind:        kindForStatus(resp.StatusCode),
-	}
-	trimmed := bytes.TrimSpace(data)
-	switch {
-	case len(trimmed) == 0:
-		// No body: the status says it all.
-	case isJSON(e.ContentType) || (e.ContentType == "" && len(trimmed) > 0 && trimmed[0] == '{'):
-		var env struct {
-			Errors []struct {
-				Message       string `json:"message"`
-				ExceptionName string `json:"exceptionName"`
-			} `json:"errors"`
-			Message string `json:"message"` // some proxies and plugins
-		}
-		if json.Unmarshal(trimmed, &env) != nil {
-			e.Kind = KindNotJSON
-			break
-		}
-		for _, m := range env.Errors {
-			if m.Message != "" {
-				e.Messages = append(e.Messages, m.Message)
-			}
-			if m.ExceptionName != "" {
-				e.ExceptionNames = append(e.ExceptionNames, m.ExceptionName)
-			}
-		}
-		if len(env.Errors) == 0 && env.Message != "" {
-			e.Messages = append(e.Messages, env.Message)
-		}
-	case resp.StatusCode == http.StatusForbidden && isPlainText(e.ContentType):
-		// Bitbucket's XSRF filter answers in plain text.
-		if line := firstLine(trimmed); line != "" {
-			e.Messages = []string{line}
-		}
-	default:
-		e.Kind = KindNotJSON
-	}
-	return e
-}
-
-func isPlainText(contentType string) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	return err == nil && mt == "text/plain"
-}
-
-func firstLine(b []byte) string {
-	s, _, _ := strings.Cut(string(b), "\n")
-	s = strings.TrimSpace(s)
-	if len(s) > 200 {
-		s = s[:200]
-	}
-	return s
-}
-
-// CurrentUser returns the user name the server reports for the credentials
-// (the X-AUSERNAME header). If no authenticated call has been made yet it
-// makes a cheap one. Without credentials, or if the server does not send
-// the header, it returns "".
-func (c *Client) CurrentUser(ctx context.Context) (string, error) {
-	if c.auth == nil {
-		return "", nil
-	}
-	c.mu.Lock()
-	user := c.user
-	c.mu.Unlock()
-	if user != "" {
-		return user, nil
-	}
-	u, err := c.endpoint("ssh", "keys")
-	if err != nil {
-		return "", err
-	}
-	u.RawQuery = url.Values{"limit": {"1"}}.Encode()
-	if _, err := c.call(ctx, http.MethodGet, u, nil, nil); err != nil {
-		return "", err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.user, nil
 }

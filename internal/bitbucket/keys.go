@@ -101,55 +101,6 @@ func warningText(raw json.RawMessage) string {
 	return string(raw)
 }
 
-// page is Bitbucket's paged answer.
-type page[T any] struct {
-	Values        []T  `json:"values"`
-	IsLastPage    bool `json:"isLastPage"`
-	NextPageStart *int `json:"nextPageStart"`
-}
-
-// getAll follows nextPageStart until the last page. It never computes the
-// next start itself, and stops with an error if the server sends a start it
-// already sent (which would loop forever).
-func getAll[T any](ctx context.Context, c *Client, u *url.URL) ([]T, error) {
-	var all []T
-	seen := map[int]bool{0: true}
-	start := 0
-	for range maxPages {
-		q := u.Query()
-		q.Set("start", strconv.Itoa(start))
-		if q.Get("limit") == "" {
-			q.Set("limit", strconv.Itoa(pageLimit))
-		}
-		pu := *u
-		pu.RawQuery = q.Encode()
-		var p page[T]
-		if _, err := c.call(ctx, http.MethodGet, &pu, nil, &p); err != nil {
-			return nil, err
-		}
-		all = append(all, p.Values...)
-		if p.IsLastPage {
-			return all, nil
-		}
-		if p.NextPageStart == nil {
-			return nil, &pagingError{path: u.EscapedPath(), msg: "says it is not the last page but gives no nextPageStart"}
-		}
-		next := *p.NextPageStart
-		if seen[next] {
-			return nil, &pagingError{path: u.EscapedPath(), msg: "sent nextPageStart " + strconv.Itoa(next) + " again"}
-		}
-		seen[next] = true
-		start = next
-	}
-	return nil, &pagingError{path: u.EscapedPath(), msg: "has more than " + strconv.Itoa(maxPages) + " pages"}
-}
-
-type pagingError struct{ path, msg string }
-
-func (e *pagingError) Error() string {
-	return "bitbucket paging of " + e.path + " " + e.msg + "; stopped to avoid a loop"
-}
-
 // ListUserKeys lists the SSH user keys of user ("" for the authenticated
 // user), over all pages.
 func (c *Client) ListUserKeys(ctx context.Context, user string) ([]SSHKey, error) {
@@ -163,35 +114,35 @@ func (c *Client) ListUserKeys(ctx context.Context, user string) ([]SSHKey, error
 	return getAll[SSHKey](ctx, c, u)
 }
 
-// AddUserKey registers text ("type base64 comment") as an SSH user key of
-// the authenticated user. An empty label and expiryDays <= 0 are left out,
-// so the server's defaults apply.
-func (c *Client) AddUserKey(ctx context.Context, text, label string, expiryDays int) (*SSHKey, error) {
+// NewKey is a key to register: its text ("type base64 comment"), an
+// optional label and an optional expiry in days (0: none).
+type NewKey struct {
+	Text       string
+	Label      string
+	ExpiryDays int
+}
+
+func (k NewKey) body() any {
+	return struct {
+		Text       string `json:"text"`
+		Label      string `json:"label,omitempty"`
+		ExpiryDays int    `json:"expiryDays,omitempty"`
+	}{strings.TrimSpace(k.Text), k.Label, max(k.ExpiryDays, 0)}
+}
+
+// AddUserKey registers a key as an SSH user key of the authenticated user.
+// An empty label and no expiry are left out, so the server's defaults
+// apply. The key returned is what the server answered: a server that
+// answers without the key gives a zero SSHKey, which the caller must not
+// take as proof of anything.
+func (c *Client) AddUserKey(ctx context.Context, key NewKey) (*SSHKey, error) {
 	u, err := c.endpoint("ssh", "keys")
 	if err != nil {
 		return nil, err
 	}
-	body := struct {
-		Text       string `json:"text"`
-		Label      string `json:"label,omitempty"`
-		ExpiryDays int    `json:"expiryDays,omitempty"`
-	}{strings.TrimSpace(text), label, max(expiryDays, 0)}
 	var k SSHKey
 	// 201 per the API; accept 200 from older or proxied servers.
-	if _, err := c.call(ctx, http.MethodPost, u, body, &k, http.StatusOK, http.StatusCreated); err != nil {
-		return nil, err
-	}
-	return &k, nil
-}
-
-// GetUserKey fetches one SSH user key by id.
-func (c *Client) GetUserKey(ctx context.Context, id int) (*SSHKey, error) {
-	u, err := c.endpoint("ssh", "keys", strconv.Itoa(id))
-	if err != nil {
-		return nil, err
-	}
-	var k SSHKey
-	if _, err := c.call(ctx, http.MethodGet, u, nil, &k); err != nil {
+	if _, err := c.call(ctx, request{method: http.MethodPost, u: u, body: key.body(), out: &k, ok: []int{http.StatusOK, http.StatusCreated}}); err != nil {
 		return nil, err
 	}
 	return &k, nil
@@ -204,14 +155,42 @@ func (c *Client) DeleteUserKey(ctx context.Context, id int) error {
 	if err != nil {
 		return err
 	}
-	return ignoreNotFound(c.call(ctx, http.MethodDelete, u, nil, nil))
+	_, err = c.call(ctx, request{method: http.MethodDelete, u: u})
+	return ignoreNotFound(err)
 }
 
 // ignoreNotFound drops a 404 that came from Bitbucket (JSON), but keeps a
 // 404 page from a proxy or a wrong base URL, which means nothing was deleted.
-func ignoreNotFound(_ *http.Response, err error) error {
+func ignoreNotFound(err error) error {
 	if IsKind(err, KindNotFound) {
 		return nil
 	}
 	return err
+}
+
+// CurrentUser returns the user name the server reports for the credentials
+// (the X-AUSERNAME header). If no authenticated call has been made yet it
+// makes a cheap one that every signed-in user may make. Without
+// credentials, or if the server does not send the header, it returns "".
+func (c *Client) CurrentUser(ctx context.Context) (string, error) {
+	if c.auth == nil {
+		return "", nil
+	}
+	c.mu.Lock()
+	user := c.user
+	c.mu.Unlock()
+	if user != "" {
+		return user, nil
+	}
+	u, err := c.endpoint("ssh", "keys")
+	if err != nil {
+		return "", err
+	}
+	u.RawQuery = url.Values{"limit": {"1"}}.Encode()
+	if _, err := c.call(ctx, request{method: http.MethodGet, u: u}); err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.user, nil
 }

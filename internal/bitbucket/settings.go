@@ -10,16 +10,19 @@ import (
 // Settings are the server's SSH settings.
 type Settings struct {
 	Enabled bool
+	// Port is where Bitbucket's SSH server listens. Behind a port forward
+	// it is not what users dial: BaseURL (and the clone links) say that.
 	Port    int
-	BaseURL string // e.g. "ssh://git@host:7999"; whether it has "git@" and the port varies
+	BaseURL string // what users are told, e.g. "ssh://git@host:7999"; "git@" and the port vary
 	// Fingerprint of the server's SSH host key, normalised to
 	// "SHA256:<unpadded base64>" whatever the server sent.
 	Fingerprint       string
 	AccessKeysEnabled bool
 }
 
-// SSHSettings reads /rest/ssh/<v>/settings. It works without credentials,
-// which is how the client learns the SSH port and host key over HTTPS.
+// SSHSettings reads /rest/ssh/<v>/settings: the SSH address and the host
+// key fingerprint, over HTTPS. Some servers answer it without
+// credentials, others only to a signed-in user.
 func (c *Client) SSHSettings(ctx context.Context) (*Settings, error) {
 	u, err := c.endpoint("ssh", "settings")
 	if err != nil {
@@ -32,7 +35,7 @@ func (c *Client) SSHSettings(ctx context.Context) (*Settings, error) {
 		Fingerprint       json.RawMessage `json:"fingerprint"`
 		AccessKeysEnabled bool            `json:"accessKeysEnabled"`
 	}
-	if _, err := c.call(ctx, http.MethodGet, u, nil, &raw); err != nil {
+	if _, err := c.call(ctx, request{method: http.MethodGet, u: u, out: &raw}); err != nil {
 		return nil, err
 	}
 	return &Settings{
@@ -132,8 +135,33 @@ func (c *Client) Repository(ctx context.Context, project, slug string) (*Reposit
 		return nil, err
 	}
 	var r Repository
-	if _, err := c.call(ctx, http.MethodGet, u, nil, &r); err != nil {
+	if _, err := c.call(ctx, request{method: http.MethodGet, u: u, out: &r}); err != nil {
 		return nil, err
 	}
 	return &r, nil
+}
+
+// Properties are the server's application properties.
+type Properties struct {
+	Version     string // "9.2.0"
+	DisplayName string
+}
+
+// ApplicationProperties reads /rest/api/<v>/application-properties, which
+// names the server's version.
+func (c *Client) ApplicationProperties(ctx context.Context) (*Properties, error) {
+	u, err := c.endpoint("api", "application-properties")
+	if err != nil {
+		return nil, err
+	}
+	var p Properties
+	var raw struct {
+		Version     string `json:"version"`
+		DisplayName string `json:"displayName"`
+	}
+	if _, err := c.call(ctx, request{method: http.MethodGet, u: u, out: &raw}); err != nil {
+		return nil, err
+	}
+	p.Version, p.DisplayName = raw.Version, raw.DisplayName
+	return &p, nil
 }

@@ -38,7 +38,7 @@ var ErrNoCredential = errors.New("git credential fill gave no password")
 // Helper runs `git credential`.
 type Helper struct {
 	Git string   // path to git; "" means "git" from PATH
-	Env []string // extra environment for git, after os.Environ()
+	Env []string // the whole environment for git; nil means this process's, as os/exec has it
 	Dir string   // working directory, so that repository config applies
 	// Interactive lets git prompt on the terminal. When false, git's
 	// terminal prompt is turned off (GIT_TERMINAL_PROMPT=0) and so are
@@ -145,7 +145,11 @@ func (h *Helper) run(ctx context.Context, action string, stdin []byte) ([]byte, 
 	}
 	cmd := exec.CommandContext(ctx, git, "credential", action)
 	cmd.Dir = h.Dir
-	cmd.Env = append(os.Environ(), h.Env...)
+	env := h.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	cmd.Env = append([]string(nil), env...)
 	if !h.Interactive {
 		// An empty GIT_ASKPASS stops git from falling back to core.askPass
 		// and SSH_ASKPASS; GCM_INTERACTIVE=never does the same for Git

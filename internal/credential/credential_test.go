@@ -38,7 +38,7 @@ func isolatedGit(t *testing.T, config ...string) (*Helper, string) {
 			t.Fatalf("git config: %v\n%s", err, out)
 		}
 	}
-	return &Helper{Git: git, Env: env, Dir: home}, home
+	return &Helper{Git: git, Env: append(os.Environ(), env...), Dir: home}, home
 }
 
 // scriptHelper writes a credential helper that answers "get" with
@@ -180,7 +180,7 @@ func TestArgvAndPromptEnvironment(t *testing.T) {
 	record := filepath.Join(dir, "record")
 	fakeGit := filepath.Join(dir, "git")
 	body := `#!/bin/sh
-{ echo "argv=$*"; echo "prompt=${GIT_TERMINAL_PROMPT-unset}"; echo "askpass=${GIT_ASKPASS-unset}"; } > "` + record + `"
+{ echo "argv=$*"; echo "prompt=${GIT_TERMINAL_PROMPT-unset}"; echo "askpass=${GIT_ASKPASS-unset}"; echo "home=${HOME-unset}"; } > "` + record + `"
 cat > /dev/null
 echo username=bob
 echo password=` + secret + `
@@ -200,7 +200,8 @@ echo password=` + secret + `
 		if interactive {
 			wantPrompt = "prompt=1\naskpass=/bin/askpass\n"
 		}
-		if !strings.Contains(got, wantPrompt) || !strings.HasPrefix(got, wantAskpass) {
+		// Env is the whole environment: HOME of this process does not leak in.
+		if !strings.Contains(got, wantPrompt) || !strings.HasPrefix(got, wantAskpass) || !strings.Contains(got, "home=unset") {
 			t.Errorf("interactive=%v: recorded\n%s", interactive, got)
 		}
 		if err := h.Approve(ctx, "https://bb.example.com", c); err != nil {
