@@ -35,7 +35,6 @@ type doctorOptions struct {
 }
 
 func doctorCommand(env *Env) *cli.Command {
-	maxArgs["doctor"] = 0
 	return &cli.Command{
 		Name:      "doctor",
 		Usage:     "check everything that commonly breaks SSH to Bitbucket, and say how to fix it",
@@ -145,11 +144,15 @@ func runDoctor(ctx context.Context, env *Env, opts doctorOptions) error {
 // doctorNoPrompt keeps doctor from asking anything, git credential included.
 type doctorNoPrompt struct{}
 
-func (doctorNoPrompt) CanPrompt() bool               { return false }
-func (doctorNoPrompt) Secret(string) ([]byte, error) { return nil, prompt.ErrNoTerminal }
-func (doctorNoPrompt) Confirm(string) (bool, error)  { return false, prompt.ErrNoTerminal }
-func (doctorNoPrompt) Line(string) (string, error)   { return "", prompt.ErrNoTerminal }
-func (doctorNoPrompt) Say(string) error              { return nil }
+func (doctorNoPrompt) CanPrompt() bool { return false }
+func (doctorNoPrompt) Secret(context.Context, string) ([]byte, error) {
+	return nil, prompt.ErrNoTerminal
+}
+func (doctorNoPrompt) Confirm(context.Context, string) (bool, error) {
+	return false, prompt.ErrNoTerminal
+}
+func (doctorNoPrompt) Line(context.Context, string) (string, error) { return "", prompt.ErrNoTerminal }
+func (doctorNoPrompt) Say(string) error                             { return nil }
 
 func (d *doctor) add(name, status, msg, fix string) {
 	c := doctorCheck{Name: name, Status: status, Message: msg}

@@ -37,7 +37,6 @@ func passphraseFlags() []cli.Flag {
 }
 
 func generateCommand(env *Env) *cli.Command {
-	maxArgs["generate"] = 0
 	return &cli.Command{
 		Name:      "generate",
 		Usage:     "generate a new SSH key (in-process, like ssh-keygen -C your_email)",
@@ -152,7 +151,7 @@ func commentOrEmail(ctx context.Context, env *Env, flag string) (string, error) 
 
 // newPassphrase decides the new key's passphrase from the flags or the
 // terminal. It never appears anywhere but in the key file's encryption.
-func newPassphrase(env *Env, noPassphrase bool, file string) ([]byte, error) {
+func newPassphrase(ctx context.Context, env *Env, noPassphrase bool, file string) ([]byte, error) {
 	switch {
 	case noPassphrase && file != "":
 		return nil, usageError("--no-passphrase and --passphrase-file cannot be used together")
@@ -165,7 +164,7 @@ func newPassphrase(env *Env, noPassphrase bool, file string) ([]byte, error) {
 		}
 		return pw, nil
 	case env.Prompter.CanPrompt():
-		pw, err := prompt.NewPassphrase(env.Prompter)
+		pw, err := prompt.NewPassphrase(ctx, env.Prompter)
 		if err != nil {
 			return nil, failuref(err)
 		}
@@ -206,7 +205,7 @@ func planGenerate(ctx context.Context, env *Env, opts generateOptions) (*generat
 		switch {
 		case opts.Force:
 		case env.Prompter.CanPrompt():
-			ok, err := env.Prompter.Confirm(fmt.Sprintf("%s already exists.\nOverwrite (y/n)?", path))
+			ok, err := env.Prompter.Confirm(ctx, fmt.Sprintf("%s already exists.\nOverwrite (y/n)?", path))
 			if err != nil {
 				return nil, failuref(err)
 			}
@@ -220,7 +219,7 @@ func planGenerate(ctx context.Context, env *Env, opts generateOptions) (*generat
 		}
 		p.replace = true
 	}
-	p.passphrase, err = newPassphrase(env, opts.NoPassphrase, opts.PassphraseFile)
+	p.passphrase, err = newPassphrase(ctx, env, opts.NoPassphrase, opts.PassphraseFile)
 	if err != nil {
 		return nil, err
 	}

@@ -25,7 +25,6 @@ func yesFlag(usage string) cli.Flag {
 }
 
 func removeCommand(env *Env) *cli.Command {
-	maxArgs["remove"] = 1
 	return &cli.Command{
 		Name:      "remove",
 		Usage:     "delete your SSH user key from Bitbucket",
@@ -114,7 +113,7 @@ func runRemove(ctx context.Context, env *Env, opts removeOptions) error {
 	for _, k := range found {
 		fp := registeredFingerprint(k)
 		if !opts.Yes {
-			ok, err := env.Prompter.Confirm(fmt.Sprintf("Delete SSH key %q (%s, id %d) from %s? (y/n)", k.Label, fp, k.ID, s.base))
+			ok, err := env.Prompter.Confirm(ctx, fmt.Sprintf("Delete SSH key %q (%s, id %d) from %s? (y/n)", k.Label, fp, k.ID, s.base))
 			if err != nil {
 				return failuref(err)
 			}

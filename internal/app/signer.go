@@ -70,7 +70,7 @@ func unlockKey(ctx context.Context, env *Env, path, passphraseFile string) (ssh.
 			"pass --passphrase-file FILE, or load it into your agent first: ssh-add "+path)
 	}
 	for tries := 0; tries < 3; tries++ {
-		pass, err := env.Prompter.Secret(fmt.Sprintf("Enter passphrase for %s: ", path))
+		pass, err := env.Prompter.Secret(ctx, fmt.Sprintf("Enter passphrase for %s: ", path))
 		if err != nil {
 			return nil, nil, failuref(err)
 		}
