@@ -37,6 +37,8 @@ type Env struct {
 	sessions *sessionCache
 	// insteadOf holds the url.<base>.insteadOf rules, read once.
 	insteadOf *insteadOfCache
+	// ui is the status line and colours of a run of Main (nil outside).
+	ui *runUI
 }
 
 type sessionCache struct {

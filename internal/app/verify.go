@@ -34,7 +34,6 @@ type verifyOptions struct {
 }
 
 func verifyCommand(env *Env) *cli.Command {
-	maxArgs["verify"] = -1
 	return &cli.Command{
 		Name:      "verify",
 		Usage:     "verify the key works against a repository remote over SSH",
@@ -502,7 +501,7 @@ func (p *hostKeyPinner) decide(ctx context.Context, host string, port int, key s
 	}
 	if p.env.Prompter.CanPrompt() {
 		p.env.Prompter.Say(fmt.Sprintf("The authenticity of host '%s' can't be established.\n%s key fingerprint is %s.", where, keyTypeName(key), fp))
-		ok, err := p.env.Prompter.Confirm("Are you sure you want to continue connecting (yes/no)?")
+		ok, err := p.env.Prompter.Confirm(ctx, "Are you sure you want to continue connecting (yes/no)?")
 		if err != nil {
 			return false, "", err
 		}
