@@ -78,6 +78,7 @@ func pollable(t *testing.T, f *os.File) *os.File {
 		t.Fatal(err)
 	}
 	f.Close()
+	syscall.CloseOnExec(fd) // a child holding the controller would keep the terminal up
 	if err := syscall.SetNonblock(fd, true); err != nil {
 		t.Fatal(err)
 	}
