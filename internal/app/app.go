@@ -70,6 +70,7 @@ func newApp(env *Env) *cli.App {
 			takesArgs(0, doctorCommand(env)),
 			takesArgs(0, setupCommand(env)),
 			takesArgs(0, rotateCommand(env)),
+			takesArgs(1, completeCommand(env)),
 		},
 		Before: func(c *cli.Context) error {
 			// `git bbkey help nosuch` is a usage error, as `git help nosuch` fails.
