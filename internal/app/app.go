@@ -9,12 +9,12 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/git-bbkey/git-bbkey/internal/prompt"
+	"github.com/git-bbkey/git-bbkey/internal/termtext"
 )
 
 // Main runs the program with args (args[0] is the program name) and
@@ -138,11 +138,7 @@ func unknownCommand(a *cli.App, name string) error {
 			names = append(names, c.Name)
 		}
 	}
-	quoted := strconv.Quote(name)
-	if quoted == `"`+name+`"` {
-		quoted = "'" + name + "'" // as git quotes it, unless it needs escaping
-	}
-	msg := quoted + " is not a git bbkey command"
+	msg := "'" + termtext.Line(name) + "' is not a git bbkey command"
 	switch similar := closestCommands(name, names); len(similar) {
 	case 0:
 		return usageError(msg, "run 'git bbkey -h' to see the commands")

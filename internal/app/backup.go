@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/git-bbkey/git-bbkey/internal/backup"
+	"github.com/git-bbkey/git-bbkey/internal/keygen"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
 )
 
@@ -41,6 +42,26 @@ func keyFiles(keys []sshkeys.Key) []string {
 	return files
 }
 
+// lockKeyDir takes the lock of a key directory that exists (~/.ssh for
+// setup, rotate and backup), waiting a while for another run, and finishes
+// or cleans up what an interrupted run left there (keygen.Recover) before
+// the caller looks at any key. A missing directory needs neither.
+func lockKeyDir(ctx context.Context, env *Env, dir string) (unlock func(), err error) {
+	if !exists(dir) {
+		return func() {}, nil
+	}
+	unlock, err = keygen.Lock(ctx, dir, keygen.DefaultLockWait)
+	if err != nil {
+		return nil, err
+	}
+	err = keygen.Recover(dir, keygen.Hooks{Recovered: func(r keygen.Recovery) { showRecovered(env, r) }})
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	return unlock, nil
+}
+
 // backupFiles copies files to a fresh backup directory ("" when there are
 // none) and tells the user where they went.
 func backupFiles(env *Env, sshDir string, files []string) (string, []string, error) {
@@ -56,6 +77,13 @@ func runBackup(ctx context.Context, env *Env, opts backupOptions) error {
 	if err != nil {
 		return err
 	}
+	// Under the lock, like every writer of keys: no key changes while it is
+	// copied, and what an interrupted run left is finished first.
+	unlock, err := lockKeyDir(ctx, env, sshDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	keys, err := findKeys(sshDir)
 	if err != nil {
 		return err

@@ -56,16 +56,11 @@ func serverURL(ctx context.Context, env *Env, flag string) (string, error) {
 	}
 	// The URLs as written come first: an https remote names the server
 	// even when url.<base>.insteadOf sends git over SSH.
-	remote, err := gitremote.LookupRemote(env.Dir, name)
+	remote, err := env.gitRepo().Remote(ctx, name)
 	if err != nil {
 		return "", nil
 	}
-	urls := remote.URLs
-	if rules, err := env.insteadOfRules(ctx); err == nil {
-		for _, u := range remote.URLs {
-			urls = append(urls, rewriteURL(u, rules))
-		}
-	}
+	urls := append(append([]string{}, remote.Written...), remote.URLs...)
 	for _, raw := range urls {
 		if u, err := gitremote.Parse(raw); err == nil {
 			if base, _, _, ok := u.BitbucketRepo(); ok && base != "" {
@@ -109,12 +104,12 @@ func httpClient(ctx context.Context, env *Env, base string) (*http.Client, error
 	if ca := env.Getenv("GIT_SSL_CAINFO"); ca != "" {
 		ts.CAInfo = ca
 	} else if v, ok, err := cfg.GetURLMatch(ctx, "http.sslCAInfo", base); err != nil {
-		return nil, configError(err)
+		return nil, err
 	} else if ok {
 		ts.CAInfo = env.absPath(v)
 	}
 	if v, ok, err := cfg.GetURLMatch(ctx, "http.sslVerify", base); err != nil {
-		return nil, configError(err)
+		return nil, err
 	} else if ok && isFalse(v) {
 		ts.InsecureSkipVerify = true
 	}

@@ -3,13 +3,11 @@ package app
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/git-bbkey/git-bbkey/internal/prompt"
+	"github.com/git-bbkey/git-bbkey/internal/termtext"
 )
 
 // completeCommand is the hidden `git bbkey __complete remove-ids`, for the
@@ -34,7 +32,7 @@ func completeKeyIDs(ctx context.Context, env *Env) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	quiet := *env
-	quiet.Prompter = noPrompter{}
+	quiet.Prompter = noPrompt{}
 	s, err := openSession(ctx, &quiet, "", true)
 	if err != nil {
 		return errSilentFailure
@@ -45,28 +43,7 @@ func completeKeyIDs(ctx context.Context, env *Env) error {
 		return errSilentFailure
 	}
 	for _, k := range keys {
-		fmt.Fprintf(env.Stdout, "%d\t%s\n", k.ID, oneLine(k.Label))
+		fmt.Fprintf(env.Stdout, "%d\t%s\n", k.ID, termtext.Line(k.Label))
 	}
 	return nil
 }
-
-// oneLine makes text from outside one line without control characters.
-func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-}
-
-// noPrompter asks nobody.
-type noPrompter struct{}
-
-func (noPrompter) CanPrompt() bool { return false }
-func (noPrompter) Secret(context.Context, string) ([]byte, error) {
-	return nil, prompt.ErrNoTerminal
-}
-func (noPrompter) Confirm(context.Context, string) (bool, error) { return false, prompt.ErrNoTerminal }
-func (noPrompter) Line(context.Context, string) (string, error)  { return "", prompt.ErrNoTerminal }
-func (noPrompter) Say(string) error                              { return nil }

@@ -25,7 +25,6 @@ import (
 
 	"github.com/git-bbkey/git-bbkey/internal/bitbucket"
 	"github.com/git-bbkey/git-bbkey/internal/gitremote"
-	"github.com/git-bbkey/git-bbkey/internal/prompt"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
 )
 
@@ -125,7 +124,7 @@ func runDoctor(ctx context.Context, env *Env, opts doctorOptions) error {
 		}
 	}
 	quiet := *env
-	quiet.Prompter = doctorNoPrompt{}
+	quiet.Prompter = noPrompt{}
 	d := &doctor{ctx: ctx, env: &quiet, effective: map[string]*sshEffective{}, effErr: map[string]error{}}
 	if err := d.gather(opts.Server); err != nil {
 		return err
@@ -140,19 +139,6 @@ func runDoctor(ctx context.Context, env *Env, opts doctorOptions) error {
 	d.checkRemotes()
 	return d.report(opts.JSON)
 }
-
-// doctorNoPrompt keeps doctor from asking anything, git credential included.
-type doctorNoPrompt struct{}
-
-func (doctorNoPrompt) CanPrompt() bool { return false }
-func (doctorNoPrompt) Secret(context.Context, string) ([]byte, error) {
-	return nil, prompt.ErrNoTerminal
-}
-func (doctorNoPrompt) Confirm(context.Context, string) (bool, error) {
-	return false, prompt.ErrNoTerminal
-}
-func (doctorNoPrompt) Line(context.Context, string) (string, error) { return "", prompt.ErrNoTerminal }
-func (doctorNoPrompt) Say(string) error                             { return nil }
 
 func (d *doctor) add(name, status, msg, fix string) {
 	c := doctorCheck{Name: name, Status: status, Message: msg}
@@ -229,8 +215,8 @@ func (d *doctor) findServer(serverFlag string) {
 	if err != nil {
 		return
 	}
-	if r, err := d.env.lookupRemote(d.ctx, name); err == nil {
-		if u, err := gitremote.Parse(firstURL(r)); err == nil && u.Scheme == "ssh" && !u.SCPLike && u.Port != 22 {
+	if r, err := d.env.gitRepo().Remote(d.ctx, name); err == nil {
+		if u, err := gitremote.Parse(r.FirstURL()); err == nil && u.Scheme == "ssh" && !u.SCPLike && u.Port != 22 {
 			if _, _, _, ok := u.BitbucketRepo(); ok && (d.sshHost == "" || strings.EqualFold(d.sshHost, u.Host)) {
 				d.sshHost, d.sshPort = u.Host, u.Port
 			}
@@ -389,6 +375,13 @@ func (d *doctor) checkKeys() {
 		d.checkKey(k)
 	}
 	d.checkDefaultKey()
+	// what killed runs left: never keys, cleaned up by the next writing run
+	if leftovers, err := sshkeys.FindLeftovers(d.sshDir); err == nil {
+		for _, l := range leftovers {
+			d.add("key-leftover", doctorWarn, d.tilde(l.Path)+": "+l.What(),
+				"git bbkey backup   (finishes or removes what an interrupted run left, and backs up your keys)")
+		}
+	}
 }
 
 // isDefault tells whether k is the key git-bbkey (and so setup/verify) uses.
@@ -404,9 +397,9 @@ func (d *doctor) checkKey(k sshkeys.Key) {
 	shown := d.tilde(path)
 	problems := 0
 	handled := map[int]bool{}
-	mark := func(substr string) {
+	mark := func(kinds ...sshkeys.ProblemKind) {
 		for i, p := range k.Problems {
-			if strings.Contains(p, substr) {
+			if slices.Contains(kinds, p.Kind) {
 				handled[i] = true
 			}
 		}
@@ -419,7 +412,14 @@ func (d *doctor) checkKey(k sshkeys.Key) {
 			problems++
 		}
 	}
-	mark("by group or others")
+	mark(sshkeys.ProblemLooseMode)
+	// what else OpenSSH refuses to load (line endings, framing)
+	var notLoadable *sshkeys.NotLoadableError
+	if k.PrivateKeyPath != "" && !slices.ContainsFunc(k.Problems, sshkeys.Problem.IsParseError) &&
+		errors.As(sshkeys.CheckLoadable(k.PrivateKeyPath), &notLoadable) && notLoadable.Reason != sshkeys.LoadPermissions {
+		d.add("key-load", doctorFail, fmt.Sprintf("%s: OpenSSH will not load this file: %v", shown, notLoadable), notLoadableHint(notLoadable))
+		problems++
+	}
 	// missing halves: the default key's matter, a stray half is a warning
 	status := doctorWarn
 	if d.isDefault(k) {
@@ -435,14 +435,14 @@ func (d *doctor) checkKey(k sshkeys.Key) {
 			fmt.Sprintf("ssh-keygen -y -f %s > %s", d.shell(path), d.shell(path+".pub")))
 		problems++
 	}
-	mark("is missing")
+	mark(sshkeys.ProblemMissingPrivate, sshkeys.ProblemMissingPublic)
 	// types Bitbucket refuses
 	if k.Type != "" {
 		if ok, reason := sshkeys.AcceptedByBitbucket(k); !ok {
 			d.add("key-type", doctorFail, fmt.Sprintf("%s: %s", shown, reason),
 				"create an ed25519 key instead: git bbkey generate (or git bbkey setup --new to register it too)")
 			problems++
-			mark(reason)
+			mark(sshkeys.ProblemRefusedType, sshkeys.ProblemDeprecated)
 		}
 	}
 	// anything else sshkeys found: parse errors and mismatches fail
@@ -452,10 +452,10 @@ func (d *doctor) checkKey(k sshkeys.Key) {
 		}
 		st, fix := doctorWarn, ""
 		switch {
-		case strings.Contains(p, "does not parse") || strings.Contains(p, "cannot read"):
+		case p.IsParseError():
 			st = doctorFail
 			fix = fmt.Sprintf("inspect it with ssh-keygen -l -f %s; move it out of ~/.ssh if it is not a key", d.shell(path))
-		case strings.Contains(p, "does not match"):
+		case p.Kind == sshkeys.ProblemPublicMismatch:
 			st = doctorFail
 			fix = fmt.Sprintf("ssh-keygen -y -f %s > %s", d.shell(k.PrivateKeyPath), d.shell(k.PrivateKeyPath+".pub"))
 		}
@@ -876,7 +876,7 @@ func (d *doctor) isBitbucketHost(host string) bool {
 }
 
 func (d *doctor) checkRemotes() {
-	remotes, err := d.env.remotes(d.ctx)
+	remotes, err := d.env.gitRepo().Remotes(d.ctx)
 	if err != nil {
 		if errors.Is(err, gitremote.ErrNotRepository) {
 			d.add("remote", doctorSkip, "not inside a git repository", "")
@@ -895,7 +895,7 @@ func (d *doctor) checkRemotes() {
 }
 
 func (d *doctor) checkRemote(r gitremote.Remote) {
-	raw := firstURL(&r)
+	raw := r.FirstURL()
 	u, err := gitremote.Parse(raw)
 	if err != nil {
 		d.add("remote", doctorSkip, fmt.Sprintf("%s: %s is not an ssh or https URL", r.Name, raw), "")

@@ -48,7 +48,7 @@ func doctorTestEnv(t *testing.T, vars map[string]string) (*Env, string, *bytes.B
 		Home:     func() (string, error) { return home, nil },
 		Now:      time.Now,
 		Dir:      t.TempDir(),
-		Prompter: doctorNoPrompt{},
+		Prompter: noPrompt{},
 		Git:      git,
 		Random:   rand.Reader,
 		Version:  "test",

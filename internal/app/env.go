@@ -1,17 +1,20 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/git-bbkey/git-bbkey/internal/gitconfig"
+	"github.com/git-bbkey/git-bbkey/internal/gitremote"
 	"github.com/git-bbkey/git-bbkey/internal/prompt"
 )
 
@@ -35,8 +38,8 @@ type Env struct {
 	// git credential fill (which may ask the user) runs once per server.
 	// A pointer, so that copies of the Env share it.
 	sessions *sessionCache
-	// insteadOf holds the url.<base>.insteadOf rules, read once.
-	insteadOf *insteadOfCache
+	// repo is the repository in Dir with git's URL rules, read once.
+	repo *gitremote.Repo
 	// ui is the status line and colours of a run of Main (nil outside).
 	ui *runUI
 }
@@ -50,20 +53,19 @@ type sessionCache struct {
 func SystemEnv(version string) *Env {
 	dir, _ := os.Getwd()
 	return &Env{
-		Stdin:     os.Stdin,
-		Stdout:    os.Stdout,
-		Stderr:    os.Stderr,
-		Getenv:    os.Getenv,
-		Environ:   os.Environ,
-		Home:      os.UserHomeDir,
-		Now:       time.Now,
-		Dir:       dir,
-		Prompter:  prompt.NewTerminal(os.Getenv, os.Stdin, os.Stderr),
-		Git:       "git",
-		Random:    rand.Reader,
-		Version:   versionString(version),
-		sessions:  &sessionCache{},
-		insteadOf: &insteadOfCache{},
+		Stdin:    os.Stdin,
+		Stdout:   os.Stdout,
+		Stderr:   os.Stderr,
+		Getenv:   os.Getenv,
+		Environ:  os.Environ,
+		Home:     os.UserHomeDir,
+		Now:      time.Now,
+		Dir:      dir,
+		Prompter: prompt.NewTerminal(os.Getenv, os.Stdin, os.Stderr),
+		Git:      "git",
+		Random:   rand.Reader,
+		Version:  versionString(version),
+		sessions: &sessionCache{},
 	}
 }
 
@@ -89,6 +91,15 @@ func (e *Env) sshDir() (string, error) {
 	return filepath.Join(home, ".ssh"), nil
 }
 
+// gitRepo is the repository in the working directory as git uses it
+// (remotes with url.<base>.insteadOf applied), shared by copies of e.
+func (e *Env) gitRepo() *gitremote.Repo {
+	if e.repo == nil {
+		e.repo = &gitremote.Repo{Dir: e.Dir, Config: e.config()}
+	}
+	return e.repo
+}
+
 // config reads git settings in the working directory.
 func (e *Env) config() *gitconfig.Reader {
 	return &gitconfig.Reader{Git: e.Git, Dir: e.Dir, Env: e.Environ()}
@@ -97,16 +108,7 @@ func (e *Env) config() *gitconfig.Reader {
 // configValue returns a git config value, "" when unset.
 func (e *Env) configValue(ctx context.Context, key string) (string, error) {
 	v, _, err := e.config().Get(ctx, key)
-	if err != nil {
-		return "", configError(err)
-	}
-	return v, nil
-}
-
-// configError is git config failing as a whole (a broken config file, no
-// git): git's own message names the file and line.
-func configError(err error) error {
-	return failuref(err, "fix the file git names above (git config --global --edit opens yours), then run again")
+	return v, err
 }
 
 // absPath resolves a user-given path against the working directory and
@@ -122,3 +124,45 @@ func (e *Env) absPath(p string) string {
 	}
 	return filepath.Clean(p)
 }
+
+// TestEnv is an Env for tests: home is both $HOME and the home directory,
+// vars is the whole environment (PATH is taken from the process unless
+// vars sets it), dir is the working directory, and nothing can prompt.
+// Output goes to the returned buffers.
+func TestEnv(home, dir string, vars map[string]string) (env *Env, stdout, stderr *bytes.Buffer) {
+	all := map[string]string{"HOME": home, "USERPROFILE": home, "GIT_CONFIG_NOSYSTEM": "1", "PATH": os.Getenv("PATH")}
+	for k, v := range vars {
+		all[k] = v
+	}
+	environ := make([]string, 0, len(all))
+	for k, v := range all {
+		environ = append(environ, k+"="+v)
+	}
+	sort.Strings(environ)
+	stdout, stderr = &bytes.Buffer{}, &bytes.Buffer{}
+	return &Env{
+		Stdin:    strings.NewReader(""),
+		Stdout:   stdout,
+		Stderr:   stderr,
+		Getenv:   func(k string) string { return all[k] },
+		Environ:  func() []string { return environ },
+		Home:     func() (string, error) { return home, nil },
+		Now:      time.Now,
+		Dir:      dir,
+		Prompter: noPrompt{},
+		Git:      "git",
+		Random:   rand.Reader,
+		Version:  "test",
+		sessions: &sessionCache{},
+	}, stdout, stderr
+}
+
+// noPrompt is a Prompter with no terminal: it never asks, git credential
+// included.
+type noPrompt struct{}
+
+func (noPrompt) CanPrompt() bool                                { return false }
+func (noPrompt) Secret(context.Context, string) ([]byte, error) { return nil, prompt.ErrNoTerminal }
+func (noPrompt) Confirm(context.Context, string) (bool, error)  { return false, prompt.ErrNoTerminal }
+func (noPrompt) Line(context.Context, string) (string, error)   { return "", prompt.ErrNoTerminal }
+func (noPrompt) Say(string) error                               { return nil }

@@ -5,9 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
+	"github.com/git-bbkey/git-bbkey/internal/gitconfig"
+	"github.com/git-bbkey/git-bbkey/internal/keygen"
 	"github.com/git-bbkey/git-bbkey/internal/prompt"
+	"github.com/git-bbkey/git-bbkey/internal/safefile"
+	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
 	"github.com/git-bbkey/git-bbkey/internal/termui"
 )
 
@@ -52,6 +57,29 @@ func failuref(err error, hints ...string) *Error {
 // what failed (a verify target that was not ok, say).
 var errSilentFailure = &Error{Code: exitFailure}
 
+// explain is the one place where an error becomes what the user reads
+// and the exit code: the typed errors of the domain packages get their
+// next step (hint) here, so that no behaviour depends on a message's
+// wording and every message is explained the same way wherever it starts.
+func explain(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) && (e.Err == nil || len(e.Hints) > 0 || e.Code != exitFailure) {
+		return e // already explained where it was decided
+	}
+	if e := explainKeys(err); e != nil {
+		return e
+	}
+	var (
+		configErr *gitconfig.Error
+	)
+	switch {
+	case errors.As(err, &configErr):
+		return &Error{Code: exitFailure, Msg: err.Error(), Err: err,
+			Hints: []string{"fix the file git names above (git config --global --edit opens yours), then run again"}}
+	}
+	return &Error{Code: exitFailure, Msg: err.Error(), Err: err}
+}
+
 // report prints err git-style and returns the exit code.
 func report(w io.Writer, err error) int { return reportIn(w, err, errorColors{}) }
 
@@ -73,10 +101,7 @@ func reportIn(w io.Writer, err error, c errorColors) int {
 		fmt.Fprintln(w, c.err.ErrorLine("interrupted"))
 		return exitInterrupted
 	}
-	var e *Error
-	if !errors.As(err, &e) {
-		e = &Error{Code: exitFailure, Msg: err.Error()}
-	}
+	e := explain(err)
 	if e.Msg != "" {
 		fmt.Fprintln(w, c.err.ErrorLine(lowerFirst(strings.TrimSuffix(e.Msg, "."))))
 	}
@@ -91,4 +116,96 @@ func lowerFirst(s string) string {
 		return s // an acronym such as "SSH …" stays
 	}
 	return strings.ToLower(s[:1]) + s[1:]
+}
+
+// explainKeys explains the errors of keys on disk: keygen (generate's
+// plan and write), sshkeys (unlock, OpenSSH's loading rules), the lock of
+// the key directory and passphrase files. nil when err is none of them.
+func explainKeys(err error) *Error {
+	msg := err.Error()
+	fail := func(hints ...string) *Error { return &Error{Code: exitFailure, Msg: msg, Hints: hints, Err: err} }
+	usage := func(hints ...string) *Error { return &Error{Code: exitUsage, Msg: msg, Hints: hints, Err: err} }
+	var (
+		unsupported *sshkeys.UnsupportedKeyError
+		notLoadable *sshkeys.NotLoadableError
+		notFound    *sshkeys.KeyNotFoundError
+		wrongPass   *sshkeys.WrongPassphraseError
+		needPass    *sshkeys.NeedPassphraseError
+		passFile    *passphraseFileError
+		exists      *keygen.ExistsError
+		kept        *keygen.KeptError
+		noDir       *keygen.NoDirError
+		replace     *keygen.ReplaceError
+		journal     *keygen.JournalError
+		lockFile    *safefile.LockFileError
+		lockBusy    *safefile.LockBusyError
+	)
+	switch {
+	case errors.As(err, &unsupported):
+		if errors.Is(err, sshkeys.ErrRefusedType) {
+			return fail("make a new ed25519 key: git bbkey generate (or git bbkey setup --new to register it too)")
+		}
+		return fail("convert it to OpenSSH's own format (keeps the key): ssh-keygen -p -f " + unsupported.Path)
+	case errors.As(err, &notLoadable):
+		msg = "OpenSSH will not load this file: " + notLoadable.Error()
+		return fail(notLoadableHint(notLoadable))
+	case errors.As(err, &notFound):
+		return fail("create one with git bbkey generate, or name another with --key PATH")
+	case errors.As(err, &wrongPass):
+		if wrongPass.PassphraseFile == "" {
+			return fail()
+		}
+		return fail("check the file's first line; ssh-keygen -y -f " + wrongPass.Path + " asks for the passphrase and shows whether it is right")
+	case errors.As(err, &needPass):
+		return fail("pass --passphrase-file FILE, or load it into your agent first: ssh-add " + needPass.Path)
+	case errors.As(err, &passFile):
+		if errors.Is(err, prompt.ErrEmptyPassphrase) {
+			return usage("write the passphrase on the file's first line; for a key without one, pass --no-passphrase instead")
+		}
+		return usage("give a readable file whose first line is the passphrase (--passphrase-file FILE)")
+	case errors.Is(err, sshkeys.ErrBadBits):
+		return usage("rsa takes --bits 2048 to 16384 (default 4096); ecdsa takes 256, 384 or 521")
+	case errors.Is(err, sshkeys.ErrRefusedType), errors.Is(err, sshkeys.ErrUnknownType):
+		return usage("use --type ed25519 (recommended), ecdsa or rsa")
+	case errors.Is(err, keygen.ErrPassphraseConflict):
+		return usage()
+	case errors.Is(err, keygen.ErrNoPassphraseChoice):
+		return usage("pass --passphrase-file FILE, or --no-passphrase for an unencrypted key")
+	case errors.As(err, &exists):
+		return fail("use it as it is (git bbkey add), choose another --file, or replace it with --force (it is backed up first)")
+	case errors.As(err, &kept):
+		return fail("choose another file with --file PATH")
+	case errors.As(err, &noDir):
+		return fail("create it first, or choose another --file")
+	case errors.As(err, &replace):
+		where := "nothing was lost"
+		if replace.BackupDir != "" {
+			where = "the old key is backed up in " + replace.BackupDir
+		}
+		return fail(where + "; fix the problem above and run again: the next run finishes the replacement")
+	case errors.As(err, &journal):
+		return fail(fmt.Sprintf("the old key is backed up in %s; look at the keys (git bbkey list), then delete %s and run again", journal.BackupDir, journal.Journal))
+	case errors.As(err, &lockBusy) && !errors.Is(err, context.Canceled):
+		msg = "another git bbkey run is changing the keys in " + filepath.Dir(lockBusy.Path)
+		return fail("wait for it to finish, then run again")
+	case errors.As(err, &lockFile):
+		dir := filepath.Dir(lockFile.Path)
+		return fail(fmt.Sprintf("git bbkey keeps its lock file %s there: check that %s is a directory you can write (ls -ld %s %s)", filepath.Base(lockFile.Path), dir, dir, lockFile.Path))
+	}
+	return nil
+}
+
+// notLoadableHint is the fix for a key file OpenSSH refuses.
+func notLoadableHint(e *sshkeys.NotLoadableError) string {
+	switch e.Reason {
+	case sshkeys.LoadPermissions:
+		return "chmod 600 " + e.Path
+	case sshkeys.LoadLineEndings:
+		return "convert its line endings to LF (the key stays the same): sed -i 's/\\r$//' " + e.Path
+	case sshkeys.LoadLeadingText:
+		return "remove the text before the BEGIN line (the key stays the same), then check it: ssh-keygen -y -f " + e.Path
+	case sshkeys.LoadNoEndLine:
+		return "the file looks cut short: restore it from ~/.ssh/key_backup, or make a new key with git bbkey generate"
+	}
+	return "check it with ssh-keygen -y -f " + e.Path + ", or name another key with --key PATH"
 }

@@ -2,19 +2,15 @@ package app
 
 import (
 	"context"
-	"crypto"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/git-bbkey/git-bbkey/internal/keygen"
 	"github.com/git-bbkey/git-bbkey/internal/prompt"
-	"github.com/git-bbkey/git-bbkey/internal/safefile"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
 )
 
@@ -73,8 +69,10 @@ type generatedKey struct {
 	Encrypted      bool    `json:"encrypted"`
 	BackupDir      *string `json:"backupDir"`
 
-	publicKey  ssh.PublicKey
-	passphrase []byte // kept in memory only, so setup can use the key it just made
+	publicKey ssh.PublicKey
+	// unlocked signs with the key when this run made or unlocked it (nil
+	// otherwise), so setup does not ask for its passphrase again.
+	unlocked *sshkeys.Unlocked
 }
 
 func runGenerate(ctx context.Context, env *Env, opts generateOptions) error {
@@ -82,7 +80,7 @@ func runGenerate(ctx context.Context, env *Env, opts generateOptions) error {
 	if err != nil {
 		return err
 	}
-	key, err := plan.execute(env)
+	key, err := executeGenerate(ctx, env, plan, "")
 	if err != nil {
 		return err
 	}
@@ -92,44 +90,6 @@ func runGenerate(ctx context.Context, env *Env, opts generateOptions) error {
 	printGenerated(env, key)
 	fmt.Fprintf(env.Stderr, "Next: git bbkey add %s   (registers it with Bitbucket as your SSH key)\n", key.PublicKeyPath)
 	return nil
-}
-
-// generatePlan is everything decided before a key is made: nothing has been
-// written when it exists.
-type generatePlan struct {
-	keyType    string
-	bits       int
-	path       string
-	comment    string
-	passphrase []byte
-	replace    bool // an existing pair is backed up and replaced
-}
-
-func keyTypeOrDefault(ctx context.Context, env *Env, flag string) (string, error) {
-	if flag != "" {
-		return strings.ToLower(flag), nil
-	}
-	v, err := env.configValue(ctx, "bbkey.keyType")
-	if err != nil {
-		return "", err
-	}
-	if v == "" {
-		return "ed25519", nil
-	}
-	return strings.ToLower(v), nil
-}
-
-// checkKeyType turns a bad --type/--bits into a usage error with the reason.
-func checkKeyType(keyType string, bits int) (int, error) {
-	bits, err := sshkeys.CheckTypeBits(keyType, bits)
-	if err == nil {
-		return bits, nil
-	}
-	hint := "use --type ed25519 (recommended), ecdsa or rsa"
-	if errors.Is(err, sshkeys.ErrBadBits) {
-		hint = "rsa takes --bits 2048 to 16384 (default 4096); ecdsa takes 256, 384 or 521"
-	}
-	return 0, usageError(err.Error(), hint)
 }
 
 // commentOrEmail is --comment, else git config user.email.
@@ -149,162 +109,102 @@ func commentOrEmail(ctx context.Context, env *Env, flag string) (string, error) 
 	return email, nil
 }
 
-// newPassphrase decides the new key's passphrase from the flags or the
-// terminal. It never appears anywhere but in the key file's encryption.
-func newPassphrase(ctx context.Context, env *Env, noPassphrase bool, file string) ([]byte, error) {
-	switch {
-	case noPassphrase && file != "":
-		return nil, usageError("--no-passphrase and --passphrase-file cannot be used together")
-	case noPassphrase:
-		return nil, nil
-	case file != "":
-		pw, err := prompt.ReadPassphraseFile(env.absPath(file))
-		if err != nil {
-			return nil, usageError(err.Error(), "give a readable file whose first line is the passphrase (--passphrase-file FILE)")
-		}
-		return pw, nil
-	case env.Prompter.CanPrompt():
-		pw, err := prompt.NewPassphrase(ctx, env.Prompter)
-		if err != nil {
-			return nil, failuref(err)
-		}
-		return pw, nil
+// readPassphraseFile reads --passphrase-file, relative to the working
+// directory; its errors are usage errors (explain gives the hint).
+func readPassphraseFile(env *Env, file string) ([]byte, error) {
+	pw, err := prompt.ReadPassphraseFile(env.absPath(file))
+	if err != nil {
+		return nil, &passphraseFileError{err}
 	}
-	return nil, usageError("a passphrase is needed and there is no terminal to ask on",
-		"pass --passphrase-file FILE, or --no-passphrase for an unencrypted key")
+	return pw, nil
 }
 
-func planGenerate(ctx context.Context, env *Env, opts generateOptions) (*generatePlan, error) {
-	keyType, err := keyTypeOrDefault(ctx, env, opts.Type)
-	if err != nil {
-		return nil, err
-	}
-	bits, err := checkKeyType(keyType, opts.Bits)
-	if err != nil {
-		return nil, err
-	}
+// passphraseFileError marks an unusable --passphrase-file (explain: exit 2).
+type passphraseFileError struct{ err error }
+
+func (e *passphraseFileError) Error() string { return e.err.Error() }
+func (e *passphraseFileError) Unwrap() error { return e.err }
+
+// planGenerate turns the flags into a keygen plan: the checks that need no
+// question first (type, flags, comment), then the questions keygen asks.
+func planGenerate(ctx context.Context, env *Env, opts generateOptions) (*keygen.Plan, error) {
 	if opts.NoPassphrase && opts.PassphraseFile != "" {
-		return nil, usageError("--no-passphrase and --passphrase-file cannot be used together")
+		return nil, keygen.ErrPassphraseConflict
+	}
+	defaultType := ""
+	if opts.Type == "" {
+		v, err := env.configValue(ctx, "bbkey.keyType")
+		if err != nil {
+			return nil, err
+		}
+		defaultType = v
+	}
+	if _, _, err := keygen.KeyType(opts.Type, defaultType, opts.Bits); err != nil {
+		return nil, err
 	}
 	comment, err := commentOrEmail(ctx, env, opts.Comment)
 	if err != nil {
 		return nil, err
 	}
-	path := opts.File
-	if path == "" {
-		dir, err := env.sshDir()
-		if err != nil {
-			return nil, err
-		}
-		path = filepath.Join(dir, sshkeys.DefaultFileName(keyType))
-	} else {
-		path = env.absPath(path)
-	}
-	p := &generatePlan{keyType: keyType, bits: bits, path: path, comment: comment}
-	if exists(path) || exists(path+".pub") {
-		switch {
-		case opts.Force:
-		case env.Prompter.CanPrompt():
-			ok, err := env.Prompter.Confirm(ctx, fmt.Sprintf("%s already exists.\nOverwrite (y/n)?", path))
-			if err != nil {
-				return nil, failuref(err)
-			}
-			if !ok {
-				return nil, failure(fmt.Sprintf("%s already exists and was kept", path),
-					"choose another file with --file PATH")
-			}
-		default:
-			return nil, failure(fmt.Sprintf("%s already exists", path),
-				"use it as it is (git bbkey add), choose another --file, or replace it with --force (it is backed up first)")
-		}
-		p.replace = true
-	}
-	p.passphrase, err = newPassphrase(ctx, env, opts.NoPassphrase, opts.PassphraseFile)
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
-func exists(path string) bool {
-	_, err := os.Lstat(path)
-	return err == nil
-}
-
-// execute backs up what would be replaced, generates the key and writes both
-// halves atomically.
-func (p *generatePlan) execute(env *Env) (*generatedKey, error) {
 	sshDir, err := env.sshDir()
 	if err != nil {
 		return nil, err
 	}
-	if filepath.Dir(p.path) == sshDir {
-		if _, err := safefile.MkdirPrivate(sshDir); err != nil {
-			return nil, failuref(err)
-		}
-	} else if st, err := os.Stat(filepath.Dir(p.path)); err != nil || !st.IsDir() {
-		return nil, failure(fmt.Sprintf("directory %q does not exist", filepath.Dir(p.path)),
-			"create it first, or choose another --file")
+	o := keygen.Options{Type: opts.Type, DefaultType: defaultType, Bits: opts.Bits, SSHDir: sshDir,
+		Comment: comment, NoPassphrase: opts.NoPassphrase, Force: opts.Force}
+	if opts.File != "" {
+		o.Path = env.absPath(opts.File)
 	}
-	var backupDir string
-	if p.replace {
-		var old []string
-		for _, f := range []string{p.path, p.path + ".pub"} {
-			if exists(f) {
-				old = append(old, f)
-			}
-		}
-		backupDir, _, err = backupFiles(env, filepath.Dir(p.path), old)
-		if err != nil {
+	if opts.PassphraseFile != "" {
+		if o.Passphrase, err = readPassphraseFile(env, opts.PassphraseFile); err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(env.Stderr, "Backed up the old key to %s\n", backupDir)
 	}
-	fmt.Fprintf(env.Stderr, "Generating public/private %s key pair.\n", p.keyType)
-	signer, err := generateWithProgress(env, p.keyType, p.bits)
+	if env.Prompter.CanPrompt() {
+		o.Confirm = func(question string) (bool, error) { return env.Prompter.Confirm(ctx, question) }
+		o.AskPassphrase = func() ([]byte, error) { return prompt.NewPassphrase(ctx, env.Prompter) }
+	}
+	return keygen.NewPlan(o)
+}
+
+// executeGenerate writes the planned key; locked is a directory whose lock
+// the caller holds ("" for none).
+func executeGenerate(ctx context.Context, env *Env, plan *keygen.Plan, locked string) (*generatedKey, error) {
+	res, err := plan.Execute(ctx, keygen.Exec{Random: env.Random, Now: env.Now, Locked: locked, Hooks: keygen.Hooks{
+		Generating: func(keyType string, bits int) func() { return showGenerating(env, keyType, bits) },
+		BackedUp:   func(dir string) { fmt.Fprintf(env.Stderr, "Backed up the old key to %s\n", dir) },
+		Recovered:  func(r keygen.Recovery) { showRecovered(env, r) },
+		Checkpoint: func(step string) { crashPoint(env, "generate:"+step) },
+	}})
 	if err != nil {
-		return nil, failuref(err)
-	}
-	pub, err := ssh.NewPublicKey(signer.Public())
-	if err != nil {
-		return nil, failuref(err)
-	}
-	privPEM, err := sshkeys.MarshalPrivateKey(signer, p.comment, p.passphrase)
-	if err != nil {
-		return nil, failuref(err)
-	}
-	write := safefile.WriteNew
-	if p.replace {
-		write = safefile.Replace
-	}
-	if err := write(p.path, privPEM, 0o600); err != nil {
-		return nil, failuref(err, "nothing was replaced; check the directory and run again")
-	}
-	if err := write(p.path+".pub", sshkeys.MarshalPublicKey(pub, p.comment), 0o644); err != nil {
-		return nil, failuref(err, fmt.Sprintf("the private key was written to %s; write its public half with: ssh-keygen -y -f %s > %s.pub", p.path, p.path, p.path))
+		return nil, err
 	}
 	return &generatedKey{
-		PrivateKeyPath: p.path,
-		PublicKeyPath:  p.path + ".pub",
-		Type:           pub.Type(),
-		Bits:           sshkeys.Bits(pub),
-		Fingerprint:    sshkeys.Fingerprint(pub),
-		Comment:        p.comment,
-		Encrypted:      len(p.passphrase) > 0,
-		BackupDir:      optional(backupDir),
-		publicKey:      pub,
-		passphrase:     p.passphrase,
+		PrivateKeyPath: res.PrivateKeyPath,
+		PublicKeyPath:  res.PublicKeyPath,
+		Type:           res.PublicKey.Type(),
+		Bits:           sshkeys.Bits(res.PublicKey),
+		Fingerprint:    sshkeys.Fingerprint(res.PublicKey),
+		Comment:        res.Comment,
+		Encrypted:      res.Encrypted,
+		BackupDir:      optional(res.BackupDir),
+		publicKey:      res.PublicKey,
+		unlocked:       res.Key,
 	}, nil
 }
 
-// generateWithProgress shows that slow RSA generation is working.
-func generateWithProgress(env *Env, keyType string, bits int) (crypto.Signer, error) {
+// showGenerating says a key is being made, and shows that slow RSA
+// generation is working; the function it returns ends the display.
+func showGenerating(env *Env, keyType string, bits int) func() {
+	fmt.Fprintf(env.Stderr, "Generating public/private %s key pair.\n", keyType)
 	if keyType != "rsa" {
-		return sshkeys.Generate(keyType, bits, env.Random)
+		return func() {}
 	}
 	fmt.Fprintf(env.Stderr, "Generating a %d-bit RSA key; this can take a few seconds", bits)
 	done := make(chan struct{})
+	stopped := make(chan struct{})
 	go func() {
+		defer close(stopped)
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
 		for {
@@ -316,10 +216,25 @@ func generateWithProgress(env *Env, keyType string, bits int) (crypto.Signer, er
 			}
 		}
 	}()
-	signer, err := sshkeys.Generate(keyType, bits, env.Random)
-	close(done)
-	fmt.Fprintln(env.Stderr)
-	return signer, err
+	return func() {
+		close(done)
+		<-stopped
+		fmt.Fprintln(env.Stderr)
+	}
+}
+
+// showRecovered says what an interrupted run left and this one finished.
+func showRecovered(env *Env, r keygen.Recovery) {
+	if r.Finished != "" {
+		where := ""
+		if r.BackupDir != "" {
+			where = " (the key it replaced is in " + r.BackupDir + ")"
+		}
+		fmt.Fprintf(env.Stderr, "Finished writing the key pair %s, which an interrupted run had left half-done%s.\n", r.Finished, where)
+	}
+	if len(r.Removed) > 0 {
+		fmt.Fprintf(env.Stderr, "Removed what an interrupted run left: %s\n", strings.Join(r.Removed, ", "))
+	}
 }
 
 // printGenerated prints what ssh-keygen prints after making a key.

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/git-bbkey/git-bbkey/internal/safefile"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
 )
 
@@ -84,14 +85,18 @@ func readPublicKey(ctx context.Context, env *Env, arg string) (*publicKeyInput, 
 			path = env.absPath(path)
 		}
 		source = path
-		b, err := os.ReadFile(path)
+		b, err := safefile.ReadSmall(path, safefile.MaxSmallFile)
 		if err != nil {
 			if os.IsNotExist(err) && arg == "" {
 				return nil, failure(fmt.Sprintf("public key %s is missing", path),
 					fmt.Sprintf("recreate it from the private key: ssh-keygen -y -f %s > %s", strings.TrimSuffix(path, ".pub"), path))
 			}
-			return nil, failure(fmt.Sprintf("cannot read %s: %v", path, unwrapPathError(err)),
-				"give the path of a public key file, e.g. ~/.ssh/id_ed25519.pub (see git bbkey list)")
+			msg := fmt.Sprintf("cannot read %s: %v", path, unwrapPathError(err))
+			var tooLarge *safefile.TooLargeError
+			if errors.Is(err, safefile.ErrNotRegular) || errors.As(err, &tooLarge) {
+				msg = err.Error()
+			}
+			return nil, failure(msg, "give the path of a public key file, e.g. ~/.ssh/id_ed25519.pub (see git bbkey list)")
 		}
 		data = b
 	}
@@ -105,4 +110,9 @@ func readPublicKey(ctx context.Context, env *Env, arg string) (*publicKeyInput, 
 			"give a .pub file with one line: type base64 comment")
 	}
 	return &publicKeyInput{Source: source, Key: pub, Comment: comment}, nil
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
 }

@@ -52,11 +52,27 @@ func optional(s string) *string {
 	return &s
 }
 
-func toKeyJSON(k sshkeys.Key) keyJSON {
-	problems := k.Problems
-	if problems == nil {
-		problems = []string{}
+// problemTexts are the problems as people read them (list --json keeps
+// these words).
+func problemTexts(k sshkeys.Key) []string {
+	texts := make([]string, 0, len(k.Problems))
+	for _, p := range k.Problems {
+		texts = append(texts, p.String())
 	}
+	return texts
+}
+
+// listProblems adds, for a key on Bitbucket only, what list says about it.
+func listProblems(k sshkeys.Key, serverOnly map[string][]string) []string {
+	texts := problemTexts(k)
+	if k.PrivateKeyPath == "" && k.PublicKeyPath == "" {
+		texts = append(texts, serverOnly[k.Fingerprint]...)
+	}
+	return texts
+}
+
+func toKeyJSON(k sshkeys.Key) keyJSON {
+	problems := problemTexts(k)
 	return keyJSON{
 		PrivateKeyPath: optional(k.PrivateKeyPath),
 		PublicKeyPath:  optional(k.PublicKeyPath),
@@ -79,13 +95,14 @@ func runList(ctx context.Context, env *Env, opts listOptions) error {
 		return err
 	}
 	var registered map[string]bool
+	var serverOnly map[string][]string // problems of the keys on Bitbucket only, by fingerprint
 	if opts.Server != "" {
-		var serverOnly []sshkeys.Key
-		registered, serverOnly, err = registeredKeys(ctx, env, opts.Server, keys)
+		var onlyKeys []sshkeys.Key
+		registered, onlyKeys, serverOnly, err = registeredKeys(ctx, env, opts.Server, keys)
 		if err != nil {
 			return err
 		}
-		keys = append(keys, serverOnly...)
+		keys = append(keys, onlyKeys...)
 	}
 	if opts.JSON {
 		out := struct {
@@ -94,6 +111,7 @@ func runList(ctx context.Context, env *Env, opts listOptions) error {
 		}{SSHDir: dir, Keys: []keyJSON{}}
 		for _, k := range keys {
 			kj := toKeyJSON(k)
+			kj.Problems = listProblems(k, serverOnly)
 			if registered != nil {
 				r := registered[k.Fingerprint]
 				kj.Registered = &r
@@ -128,7 +146,7 @@ func runList(ctx context.Context, env *Env, opts listOptions) error {
 			fmt.Fprintf(&line, "%-*s", widths[j], cell)
 		}
 		fmt.Fprintln(env.Stdout, strings.TrimRight(line.String(), " "))
-		for _, p := range k.Problems {
+		for _, p := range listProblems(k, serverOnly) {
 			fmt.Fprintf(env.Stdout, "    problem: %s\n", p)
 		}
 	}
@@ -175,16 +193,17 @@ func columnWidths(rows [][]string) []int {
 }
 
 // registeredKeys asks Bitbucket for the user's keys: which local
-// fingerprints are registered, and the registered keys with no local file.
-func registeredKeys(ctx context.Context, env *Env, server string, local []sshkeys.Key) (map[string]bool, []sshkeys.Key, error) {
+// fingerprints are registered, and the registered keys with no local file
+// with what to say about each (by fingerprint).
+func registeredKeys(ctx context.Context, env *Env, server string, local []sshkeys.Key) (map[string]bool, []sshkeys.Key, map[string][]string, error) {
 	s, err := openSession(ctx, env, server, true)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	remote, err := s.ListUserKeys(ctx, "")
 	s.settle(ctx, err)
 	if err != nil {
-		return nil, nil, s.apiError(err)
+		return nil, nil, nil, s.apiError(err)
 	}
 	registered := map[string]bool{}
 	for _, k := range remote {
@@ -195,13 +214,18 @@ func registeredKeys(ctx context.Context, env *Env, server string, local []sshkey
 		have[k.Fingerprint] = true
 	}
 	var only []sshkeys.Key
+	notes := map[string][]string{}
 	for _, k := range remote {
 		fp := registeredFingerprint(k)
 		if have[fp] {
 			continue
 		}
-		sk := sshkeys.Key{Fingerprint: fp, Comment: k.Label,
-			Problems: []string{fmt.Sprintf("registered on Bitbucket (id %d) but not found in ~/.ssh: remove it with git bbkey remove %d if it is no longer used", k.ID, k.ID)}}
+		_, seen := notes[fp]
+		notes[fp] = append(notes[fp], fmt.Sprintf("registered on Bitbucket (id %d) but not found in ~/.ssh: remove it with git bbkey remove %d if it is no longer used", k.ID, k.ID))
+		if seen {
+			continue // one row per key, with every id it is registered under
+		}
+		sk := sshkeys.Key{Fingerprint: fp, Comment: k.Label, Problems: []sshkeys.Problem{}}
 		if pub, comment, err := sshkeys.ParsePublicKeyLine([]byte(k.Text)); err == nil {
 			sk.Type, sk.Bits, sk.PublicKey = pub.Type(), sshkeys.Bits(pub), pub
 			if sk.Comment == "" {
@@ -210,5 +234,5 @@ func registeredKeys(ctx context.Context, env *Env, server string, local []sshkey
 		}
 		only = append(only, sk)
 	}
-	return registered, only, nil
+	return registered, only, notes, nil
 }

@@ -84,7 +84,7 @@ func runRotate(ctx context.Context, env *Env, opts rotateOptions) error {
 		return err
 	}
 	sshDir := filepath.Dir(oldPath)
-	unlock, err := lockSSHDir(ctx, sshDir)
+	unlock, err := lockKeyDir(ctx, env, sshDir)
 	if err != nil {
 		return err
 	}
@@ -162,13 +162,12 @@ func runRotate(ctx context.Context, env *Env, opts rotateOptions) error {
 	crashPoint(env, "registered")
 
 	// 3. Verify it, alone.
-	signer, err := sshkeys.LoadSigner(tmpPath, newKey.passphrase)
-	if err != nil {
-		signer, err = loadSigner(ctx, env, tmpPath, opts.PassphraseFile)
-		if err != nil {
+	if newKey.unlocked == nil {
+		if newKey.unlocked, err = unlockKey(ctx, env, tmpPath, opts.PassphraseFile); err != nil {
 			return err
 		}
 	}
+	signer := newKey.unlocked.Signer
 	target, _, err := bitbucketRemote(ctx, env, "", s.base)
 	if err != nil {
 		return err
@@ -245,7 +244,7 @@ func rotateNewKey(ctx context.Context, env *Env, opts rotateOptions, tmpPath, co
 	if err != nil {
 		return nil, err
 	}
-	return plan.execute(env)
+	return executeGenerate(ctx, env, plan, filepath.Dir(tmpPath))
 }
 
 func existingOf(paths ...string) []string {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -13,11 +12,11 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/git-bbkey/git-bbkey/internal/bitbucket"
 	"github.com/git-bbkey/git-bbkey/internal/gitremote"
+	"github.com/git-bbkey/git-bbkey/internal/keygen"
 	"github.com/git-bbkey/git-bbkey/internal/safefile"
 	"github.com/git-bbkey/git-bbkey/internal/sshconfig"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
@@ -129,7 +128,7 @@ func runSetup(ctx context.Context, env *Env, opts setupOptions) error {
 		return errNoServer
 	}
 	if opts.Remote != "" {
-		if _, err := env.lookupRemote(ctx, opts.Remote); err != nil {
+		if _, err := env.gitRepo().Remote(ctx, opts.Remote); err != nil {
 			return usageError(fmt.Sprintf("no remote %q here", opts.Remote), "list them with: git remote -v")
 		}
 	}
@@ -141,7 +140,7 @@ func runSetup(ctx context.Context, env *Env, opts setupOptions) error {
 	if _, err := safefile.MkdirPrivate(sshDir); err != nil {
 		return failuref(err)
 	}
-	unlock, err := lockSSHDir(ctx, sshDir)
+	unlock, err := lockKeyDir(ctx, env, sshDir)
 	if err != nil {
 		return err
 	}
@@ -183,17 +182,15 @@ func runSetup(ctx context.Context, env *Env, opts setupOptions) error {
 	}
 
 	// 5 and 8. pin the host key and verify, over one SSH connection.
-	var signer ssh.Signer
-	if rep.Generated {
-		signer, err = sshkeys.LoadSigner(key.PrivateKeyPath, key.passphrase)
-	} else {
-		// Keep the passphrase for --agent, which needs the key again.
-		signer, key.passphrase, err = unlockKey(ctx, env, key.PrivateKeyPath, opts.PassphraseFile)
+	if key.unlocked == nil {
+		// Keep the unlocked key for --agent, which needs it again.
+		key.unlocked, err = unlockKey(ctx, env, key.PrivateKeyPath, opts.PassphraseFile)
 	}
 	if err != nil {
 		printSetup(env, opts.JSON, rep)
 		return err
 	}
+	signer := key.unlocked.Signer
 	vt := target
 	if vt == nil {
 		vt, err = hostOnlyTarget(ctx, s.Client, base)
@@ -250,18 +247,6 @@ func runSetup(ctx context.Context, env *Env, opts setupOptions) error {
 	return nil
 }
 
-// lockSSHDir keeps setup and rotate runs on one ~/.ssh from stepping on
-// each other, waiting a while for a run that holds the lock.
-func lockSSHDir(ctx context.Context, sshDir string) (unlock func(), err error) {
-	lockCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	unlock, err = safefile.Lock(lockCtx, filepath.Join(sshDir, ".git-bbkey.lock"))
-	if err != nil {
-		return nil, failure("another git bbkey setup or rotate is running for "+sshDir, "wait for it to finish, then run again")
-	}
-	return unlock, nil
-}
-
 func deref(s *string, def string) string {
 	if s == nil {
 		return def
@@ -303,7 +288,8 @@ func usableKey(keys []sshkeys.Key) *sshkeys.Key {
 	}
 	var best *sshkeys.Key
 	for i, k := range keys {
-		if k.PrivateKeyPath == "" || k.PublicKeyPath == "" || k.PublicKey == nil || len(k.Problems) > 0 {
+		if k.PrivateKeyPath == "" || k.PublicKeyPath == "" || k.PublicKey == nil || len(k.Problems) > 0 ||
+			sshkeys.CheckLoadable(k.PrivateKeyPath) != nil { // a key OpenSSH refuses is no use to git
 			continue
 		}
 		if ok, _ := sshkeys.AcceptedByBitbucket(k); !ok || rank(k) > 2 {
@@ -368,14 +354,12 @@ func setupKey(ctx context.Context, env *Env, opts setupOptions, sshDir string, r
 		NoPassphrase: opts.NoPassphrase, PassphraseFile: opts.PassphraseFile, Force: opts.Yes || opts.New}
 	plan, err := planGenerate(ctx, env, gopts)
 	if err != nil {
-		var e *Error
-		if errors.As(err, &e) && strings.Contains(e.Msg, "already exists") && !env.Prompter.CanPrompt() {
-			e.Code = exitUsage
-			e.Hints = []string{"pass --new (or --yes) to replace it; it is backed up to ~/.ssh/key_backup first"}
+		if exists := new(keygen.ExistsError); errors.As(err, &exists) && !env.Prompter.CanPrompt() {
+			return nil, usageError(exists.Error(), "pass --new (or --yes) to replace it; it is backed up to ~/.ssh/key_backup first")
 		}
 		return nil, err
 	}
-	k, err := plan.execute(env)
+	k, err := executeGenerate(ctx, env, plan, sshDir)
 	if err != nil {
 		return nil, err
 	}
@@ -425,18 +409,18 @@ func bitbucketRemote(ctx context.Context, env *Env, name, base string) (*verifyT
 			return nil, nil, err
 		}
 	}
-	r, err := env.lookupRemote(ctx, name)
+	r, err := env.gitRepo().Remote(ctx, name)
 	if err != nil {
 		return nil, nil, nil
 	}
-	u, err := gitremote.Parse(firstURL(r))
+	u, err := gitremote.Parse(r.FirstURL())
 	if err != nil {
 		return nil, nil, nil
 	}
 	if _, _, _, ok := u.BitbucketRepo(); !ok {
 		return nil, nil, nil
 	}
-	vt := resolveTargets(ctx, env, base, []targetName{{remote: name, url: firstURL(r)}}, false)[0]
+	vt := resolveTargets(ctx, env, base, []targetName{{remote: name, url: r.FirstURL()}}, false)[0]
 	if vt.failed != nil {
 		return nil, nil, failure(vt.failed.Message, vt.failed.hint...)
 	}
@@ -550,23 +534,13 @@ func setupAgent(ctx context.Context, env *Env, opts setupOptions, key *generated
 		rep.step("agent", "the ssh-agent already holds the key")
 		return nil
 	}
-	pass := key.passphrase
-	if key.Encrypted && pass == nil {
+	if key.unlocked == nil {
 		var err error
-		if _, pass, err = unlockKey(ctx, env, key.PrivateKeyPath, opts.PassphraseFile); err != nil {
+		if key.unlocked, err = unlockKey(ctx, env, key.PrivateKeyPath, opts.PassphraseFile); err != nil {
 			return err
 		}
 	}
-	pem, err := os.ReadFile(key.PrivateKeyPath)
-	if err != nil {
-		return failuref(err)
-	}
-	var raw any
-	if len(pass) > 0 {
-		raw, err = ssh.ParseRawPrivateKeyWithPassphrase(pem, pass)
-	} else {
-		raw, err = ssh.ParseRawPrivateKey(pem)
-	}
+	raw, err := key.unlocked.AgentKey()
 	if err != nil {
 		return failure(fmt.Sprintf("cannot load %s for the agent: %v", key.PrivateKeyPath, err))
 	}

@@ -3,13 +3,10 @@ package app
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/git-bbkey/git-bbkey/internal/prompt"
 	"github.com/git-bbkey/git-bbkey/internal/testutil"
@@ -37,28 +34,13 @@ func (s *stopAt) Line(context.Context, string) (string, error) {
 }
 func (s *stopAt) Say(string) error { return nil }
 
-// mainEnv is an Env for Main with a fresh home, git config from vars only,
-// and p as the person at the terminal.
-func mainEnv(t *testing.T, p prompt.Prompter, vars ...string) (env *Env, home string, stdout, stderr *bytes.Buffer) {
+// mainEnv is TestEnv with p as the person at the terminal.
+func mainEnv(t *testing.T, p prompt.Prompter, vars map[string]string) (env *Env, home string, stdout, stderr *bytes.Buffer) {
 	t.Helper()
-	git := testutil.RequireTool(t, "git")
+	testutil.RequireTool(t, "git")
 	home = t.TempDir()
-	all := map[string]string{"HOME": home, "USERPROFILE": home, "GIT_CONFIG_NOSYSTEM": "1", "PATH": os.Getenv("PATH")}
-	for i := 0; i+1 < len(vars); i += 2 {
-		all[vars[i]] = vars[i+1]
-	}
-	var environ []string
-	for k, v := range all {
-		environ = append(environ, k+"="+v)
-	}
-	stdout, stderr = &bytes.Buffer{}, &bytes.Buffer{}
-	env = &Env{
-		Stdin: strings.NewReader(""), Stdout: stdout, Stderr: stderr,
-		Getenv:  func(k string) string { return all[k] },
-		Environ: func() []string { return environ },
-		Home:    func() (string, error) { return home, nil },
-		Now:     time.Now, Dir: t.TempDir(), Prompter: p, Git: git, Random: rand.Reader, Version: "test",
-	}
+	env, stdout, stderr = TestEnv(home, t.TempDir(), vars)
+	env.Prompter = p
 	return env, home, stdout, stderr
 }
 
@@ -73,7 +55,7 @@ func TestMainStopsAtAPrompt(t *testing.T) {
 		{prompt.ErrCancelled, "error: cancelled\n"},
 	} {
 		p := &stopAt{err: tc.err}
-		env, home, stdout, stderr := mainEnv(t, p)
+		env, home, stdout, stderr := mainEnv(t, p, nil)
 		code := Main(context.Background(), []string{"git-bbkey", "generate", "--comment", "me"}, env)
 		if code != 130 || stderr.String() != tc.line || stdout.Len() != 0 {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 130 and %q", tc.err, code, stdout, stderr, tc.line)
@@ -91,7 +73,7 @@ func TestMainStopsAtAPrompt(t *testing.T) {
 // the cancellation caused on its way up (a git config failure here), and
 // prints nothing after it.
 func TestMainSignalIsInterrupted(t *testing.T) {
-	env, _, stdout, stderr := mainEnv(t, &stopAt{err: prompt.ErrNoTerminal})
+	env, _, stdout, stderr := mainEnv(t, &stopAt{err: prompt.ErrNoTerminal}, nil)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	cancel(errors.New("interrupt signal received"))
 	code := Main(ctx, []string{"git-bbkey", "generate", "--no-passphrase", "--comment", "me"}, env)
@@ -130,7 +112,7 @@ func TestUntilDone(t *testing.T) {
 
 // statusWord paints with color.ui=always, and never outside Main.
 func TestStatusWord(t *testing.T) {
-	env, _, _, _ := mainEnv(t, &stopAt{}, "GIT_CONFIG_COUNT", "1", "GIT_CONFIG_KEY_0", "color.ui", "GIT_CONFIG_VALUE_0", "always")
+	env, _, _, _ := mainEnv(t, &stopAt{}, map[string]string{"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "color.ui", "GIT_CONFIG_VALUE_0": "always"})
 	if got := env.statusWord("ok"); got != "ok" {
 		t.Errorf("outside Main: %q", got)
 	}

@@ -119,7 +119,12 @@ func runVerify(ctx context.Context, env *Env, opts verifyOptions) error {
 		return err
 	}
 	targets := resolveTargets(ctx, env, opts.Server, raw, opts.Write)
-	signer, keyErr := loadSigner(ctx, env, keyPath, opts.PassphraseFile)
+	// A key OpenSSH would refuse proves nothing, whatever x/crypto makes of it.
+	var signer ssh.Signer
+	keyErr := checkLoadable(keyPath)
+	if keyErr == nil {
+		signer, keyErr = loadSigner(ctx, env, keyPath, opts.PassphraseFile)
+	}
 	if keyErr != nil && opts.PassphraseFile != "" {
 		var e *Error
 		if errors.As(keyErr, &e) && e.Code == exitUsage {
@@ -136,7 +141,7 @@ func runVerify(ctx context.Context, env *Env, opts verifyOptions) error {
 type targetName struct{ remote, url, push string }
 
 func remoteTarget(r *gitremote.Remote) targetName {
-	t := targetName{remote: r.Name, url: firstURL(r)}
+	t := targetName{remote: r.Name, url: r.FirstURL()}
 	if len(r.PushURLs) > 0 && r.PushURLs[0] != t.url {
 		t.push = r.PushURLs[0]
 	}
@@ -147,7 +152,7 @@ func remoteTarget(r *gitremote.Remote) targetName {
 func verifyTargetNames(ctx context.Context, env *Env, opts verifyOptions) ([]targetName, error) {
 	var out []targetName
 	if opts.All {
-		remotes, err := env.remotes(ctx)
+		remotes, err := env.gitRepo().Remotes(ctx)
 		if err != nil {
 			return nil, notRepoError(err)
 		}
@@ -167,7 +172,7 @@ func verifyTargetNames(ctx context.Context, env *Env, opts verifyOptions) ([]tar
 		if err != nil {
 			return nil, err
 		}
-		r, err := env.lookupRemote(ctx, name)
+		r, err := env.gitRepo().Remote(ctx, name)
 		if err != nil {
 			if errors.Is(err, gitremote.ErrRemoteNotFound) {
 				return nil, failure(fmt.Sprintf("this repository has no remote %q", name),
@@ -180,35 +185,28 @@ func verifyTargetNames(ctx context.Context, env *Env, opts verifyOptions) ([]tar
 	}
 	for _, n := range names {
 		if !strings.ContainsAny(n, ":/\\@") {
-			r, err := env.lookupRemote(ctx, n)
+			r, err := env.gitRepo().Remote(ctx, n)
 			if err == nil {
 				out = append(out, remoteTarget(r))
 				continue
 			}
-			if e := (*Error)(nil); errors.As(err, &e) {
+			if !errors.Is(err, gitremote.ErrRemoteNotFound) && !errors.Is(err, gitremote.ErrNotRepository) {
 				return nil, err // git config failed: its message says where
 			}
 			return nil, usageError(fmt.Sprintf("%q is neither a remote of this repository nor a URL", n),
 				"list the remotes with git remote -v, or give a URL such as ssh://git@host:7999/proj/repo.git")
 		}
-		rules, err := env.insteadOfRules(ctx)
+		rules, err := env.gitRepo().Rules(ctx)
 		if err != nil {
 			return nil, err
 		}
-		t := targetName{url: rewriteURL(n, rules)}
-		if push := pushURLOf(n, rules); push != t.url {
+		t := targetName{url: rules.FetchURL(n)}
+		if push := rules.PushURL(n); push != t.url {
 			t.push = push
 		}
 		out = append(out, t)
 	}
 	return out, nil
-}
-
-func firstURL(r *gitremote.Remote) string {
-	if len(r.URLs) == 0 {
-		return ""
-	}
-	return r.URLs[0]
 }
 
 func notRepoError(err error) error {

@@ -68,3 +68,37 @@ func TestCopyNothingCreatesNothing(t *testing.T) {
 		t.Fatalf("key_backup created: %v", err)
 	}
 }
+
+// A backup that fails part-way leaves no timestamped directory at all,
+// neither empty nor with some of the files: it appears whole or not at all.
+func TestCopyFailingPartWayLeavesNothing(t *testing.T) {
+	ssh := t.TempDir()
+	priv := filepath.Join(ssh, "id_ed25519")
+	os.WriteFile(priv, []byte("private bytes"), 0o600)
+	_, _, err := Copy(ssh, []string{priv, filepath.Join(ssh, "id_ed25519.pub")}, time.Now())
+	if err == nil {
+		t.Fatal("a missing file was backed up")
+	}
+	entries, _ := os.ReadDir(filepath.Join(ssh, "key_backup"))
+	if len(entries) != 0 {
+		t.Fatalf("key_backup holds %v after a failed backup", entries)
+	}
+}
+
+// An empty directory already named for the second is never reused or
+// replaced (a plain rename would replace it).
+func TestCopyNeverReplacesAnEmptyDirectory(t *testing.T) {
+	ssh := t.TempDir()
+	priv := filepath.Join(ssh, "id_ed25519")
+	os.WriteFile(priv, []byte("private bytes"), 0o600)
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	taken := filepath.Join(ssh, "key_backup", "20260102-030405")
+	os.MkdirAll(taken, 0o700)
+	dir, _, err := Copy(ssh, []string{priv}, now)
+	if err != nil || dir != taken+"-2" {
+		t.Fatalf("dir %q, %v; want %s-2", dir, err, taken)
+	}
+	if entries, _ := os.ReadDir(taken); len(entries) != 0 {
+		t.Fatalf("the existing directory was filled: %v", entries)
+	}
+}

@@ -11,6 +11,17 @@ import (
 	"strings"
 )
 
+// Error is `git config` failing as a whole, typically over a broken
+// config file: Msg is git's own message, which names the file and line.
+type Error struct {
+	Args []string // the arguments after "git config"
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("git config %s: %s", strings.Join(e.Args, " "), e.Msg)
+}
+
 // Reader runs `git config` in Dir with Env added to the environment.
 type Reader struct {
 	Git string   // path to git; "" means "git" from PATH
@@ -41,7 +52,7 @@ func (r *Reader) run(ctx context.Context, args ...string) (string, bool, error) 
 		if msg == "" {
 			msg = err.Error()
 		}
-		return "", false, fmt.Errorf("git config %s: %s", strings.Join(args, " "), msg)
+		return "", false, &Error{Args: args, Msg: msg}
 	}
 	return strings.TrimRight(stdout.String(), "\r\n"), true, nil
 }

@@ -19,20 +19,22 @@ var ErrNotRepository = errors.New("not a git repository")
 // ErrRemoteNotFound is returned (wrapped) by Remote for an unknown name.
 var ErrRemoteNotFound = errors.New("no such remote")
 
-// Remote is one configured remote with its URLs as written in the config
-// (url.<base>.insteadOf not applied).
+// Remote is one configured remote. From Remotes and LookupRemote its URLs
+// are as written in the config (url.<base>.insteadOf not applied); from a
+// Repo they are the URLs git uses, and Written keeps them as written.
 type Remote struct {
 	Name     string
 	URLs     []string // remote.<name>.url
 	PushURLs []string // remote.<name>.pushurl; none: pushes go to URLs
+	Written  []string // with Repo: remote.<name>.url as written
 }
 
 // Remotes lists the remotes of the repository containing dir (a work
 // tree, a linked worktree, or a .git directory), sorted by name. GIT_DIR
 // is honoured as git does; a relative GIT_DIR is taken from dir.
 // Only the repository's own config is read (go-git ignores includes and
-// global settings), and the URLs are as written there: url.<base>.insteadOf
-// is for the caller to apply, with every rule git has.
+// global settings), and the URLs are as written there: Repo applies
+// url.<base>.insteadOf with every rule git has.
 func Remotes(dir string) ([]Remote, error) {
 	repo, err := open(dir)
 	if err != nil {

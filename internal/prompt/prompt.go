@@ -15,6 +15,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/git-bbkey/git-bbkey/internal/safefile"
 )
 
 var (
@@ -72,11 +74,17 @@ func NewPassphrase(ctx context.Context, p Prompter) ([]byte, error) {
 	return nil, errors.New("passphrases did not match after 5 tries")
 }
 
+// ErrEmptyPassphrase: a passphrase file whose first line is empty. No
+// passphrase is a choice of its own (--no-passphrase), never a file.
+var ErrEmptyPassphrase = errors.New("the passphrase file's first line is empty")
+
 // ReadPassphraseFile returns the first line of a file, newline stripped, as
-// ssh-keygen's callers and git's credential helpers expect. The error never
-// quotes the file's content.
+// ssh-keygen's callers and git's credential helpers expect. The file must
+// be a regular file of at most 64 KiB (never a FIFO or a device, which
+// could hang or never end), and its first line must not be empty
+// (ErrEmptyPassphrase). The error never quotes the file's content.
 func ReadPassphraseFile(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadSmall(path, safefile.MaxSmallFile)
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
@@ -87,5 +95,9 @@ func ReadPassphraseFile(path string) ([]byte, error) {
 	if i := bytes.IndexByte(data, '\n'); i >= 0 {
 		data = data[:i]
 	}
-	return bytes.TrimSuffix(data, []byte("\r")), nil
+	data = bytes.TrimSuffix(data, []byte("\r"))
+	if len(data) == 0 {
+		return nil, fmt.Errorf("passphrase file %q: %w", path, ErrEmptyPassphrase)
+	}
+	return data, nil
 }

@@ -71,7 +71,6 @@ func TestReadPassphraseFileFirstLineOnly(t *testing.T) {
 		"s3cret\n":           "s3cret",
 		"s3cret\r\nsecond\n": "s3cret",
 		"no newline":         "no newline",
-		"\n":                 "",
 	} {
 		p := filepath.Join(dir, "pw")
 		os.WriteFile(p, []byte(content), 0o600)
@@ -82,6 +81,19 @@ func TestReadPassphraseFileFirstLineOnly(t *testing.T) {
 	}
 	if _, err := ReadPassphraseFile(filepath.Join(dir, "missing")); err == nil {
 		t.Error("missing file: no error")
+	}
+}
+
+// An empty passphrase file is an error, never "no passphrase" (that is
+// --no-passphrase).
+func TestReadPassphraseFileRefusesEmpty(t *testing.T) {
+	dir := t.TempDir()
+	for _, content := range []string{"", "\n", "\r\n", "\nsecond line\n"} {
+		p := filepath.Join(dir, "pw")
+		os.WriteFile(p, []byte(content), 0o600)
+		if got, err := ReadPassphraseFile(p); !errors.Is(err, ErrEmptyPassphrase) || got != nil {
+			t.Errorf("%q: got %q, %v; want ErrEmptyPassphrase", content, got, err)
+		}
 	}
 }
 

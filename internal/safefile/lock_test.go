@@ -3,9 +3,11 @@ package safefile
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -50,4 +52,46 @@ func TestLockExcludesAnotherProcess(t *testing.T) {
 	}
 	unlock()
 	child.Wait()
+}
+
+// A lock that cannot be taken at all (a directory in the lock file's place,
+// a read-only directory) says so at once instead of posing as a busy lock.
+func TestLockReportsTheRealError(t *testing.T) {
+	dir := t.TempDir()
+	asDir := filepath.Join(dir, "lockdir")
+	os.Mkdir(asDir, 0o700)
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := Lock(ctx, asDir)
+	var lf *LockFileError
+	if !errors.As(err, &lf) || errors.Is(err, ErrLocked) || time.Since(start) > 2*time.Second {
+		t.Fatalf("lock path is a directory: %v (after %v), want a LockFileError at once", err, time.Since(start))
+	}
+	if runtime.GOOS == "windows" || os.Getuid() == 0 {
+		return // root writes into read-only directories
+	}
+	ro := filepath.Join(dir, "ro")
+	os.Mkdir(ro, 0o500)
+	if _, err := Lock(ctx, filepath.Join(ro, "lock")); !errors.As(err, &lf) || !errors.Is(err, fs.ErrPermission) {
+		t.Fatalf("read-only directory: %v, want a LockFileError with ErrPermission", err)
+	}
+}
+
+// A lock still busy when the context ends is a LockBusyError that also
+// carries the context's reason (an interrupt is not a timeout).
+func TestLockBusyCarriesTheContextError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lock")
+	unlock, err := Lock(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	// flock locks are per open file: a second open in this process conflicts too.
+	_, err = Lock(ctx, path)
+	if !errors.Is(err, ErrLocked) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("%v, want ErrLocked and context.Canceled", err)
+	}
 }

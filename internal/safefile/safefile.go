@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
+	"unicode/utf8"
 )
 
 // WriteNew writes data to path, which must not exist yet. The file appears
@@ -27,13 +29,46 @@ func Replace(path string, data []byte, perm fs.FileMode) error {
 	return write(path, data, perm, true)
 }
 
-func write(path string, data []byte, perm fs.FileMode, replace bool) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("cannot create a file in %q: %w", dir, err)
+// maxTempStem bounds the part of a temporary's name taken from the file it
+// stands for: ".STEM.tmp-4294967295" then fits the 255 bytes that most file
+// systems allow in a name, even for a file whose own name nearly fills them.
+const maxTempStem = 200
+
+// tempPattern is the os.CreateTemp pattern of a temporary for a file named
+// base: ".BASE.tmp-*", BASE cut (at a character boundary) when it is long.
+func tempPattern(base string) string {
+	if len(base) > maxTempStem {
+		cut := maxTempStem
+		for cut > 0 && !utf8.RuneStart(base[cut]) {
+			cut--
+		}
+		base = base[:cut]
 	}
-	tmpName := tmp.Name()
+	return "." + base + ".tmp-*"
+}
+
+// IsTemporary tells whether name (a base name) is one of the temporaries
+// this package makes, ".NAME.tmp-DIGITS": a file that is never the real
+// thing, left behind only when a writer was killed before renaming it.
+func IsTemporary(name string) bool {
+	rest, ok := strings.CutPrefix(name, ".")
+	i := strings.LastIndex(rest, ".tmp-")
+	if !ok || i < 1 {
+		return false
+	}
+	digits := rest[i+len(".tmp-"):]
+	return digits != "" && strings.Trim(digits, "0123456789") == ""
+}
+
+// WriteTemp writes data to a new temporary file in dir named for base (see
+// IsTemporary), with mode perm, synced, and returns its path: the caller
+// renames it into place or removes it.
+func WriteTemp(dir, base string, data []byte, perm fs.FileMode) (tmpName string, err error) {
+	tmp, err := os.CreateTemp(dir, tempPattern(base))
+	if err != nil {
+		return "", fmt.Errorf("cannot create a file in %q: %w", dir, err)
+	}
+	tmpName = tmp.Name()
 	defer func() {
 		if err != nil {
 			tmp.Close()
@@ -43,20 +78,34 @@ func write(path string, data []byte, perm fs.FileMode, replace bool) (err error)
 	// CreateTemp makes the file 0600; set the final mode before any byte is
 	// written so a secret is never readable by others, even briefly.
 	if err = tmp.Chmod(perm); err != nil && runtime.GOOS != "windows" {
-		return fmt.Errorf("cannot set the mode of %q: %w", tmpName, err)
+		return "", fmt.Errorf("cannot set the mode of %q: %w", tmpName, err)
 	}
 	if err = restrictToOwner(tmpName, perm); err != nil {
-		return err
+		return "", err
 	}
 	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("cannot write %q: %w", path, err)
+		return "", fmt.Errorf("cannot write %q: %w", tmpName, err)
 	}
 	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("cannot sync %q: %w", path, err)
+		return "", fmt.Errorf("cannot sync %q: %w", tmpName, err)
 	}
 	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("cannot write %q: %w", path, err)
+		return "", fmt.Errorf("cannot write %q: %w", tmpName, err)
 	}
+	return tmpName, nil
+}
+
+func write(path string, data []byte, perm fs.FileMode, replace bool) (err error) {
+	dir := filepath.Dir(path)
+	tmpName, err := WriteTemp(dir, filepath.Base(path), data, perm)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			os.Remove(tmpName)
+		}
+	}()
 	if replace {
 		err = os.Rename(tmpName, path)
 	} else {
@@ -80,7 +129,7 @@ func write(path string, data []byte, perm fs.FileMode, replace bool) (err error)
 		}
 		return fmt.Errorf("cannot move %q into place: %w", path, err)
 	}
-	syncDir(dir)
+	SyncDir(dir)
 	return nil
 }
 
@@ -103,14 +152,33 @@ func MkdirPrivate(dir string) (created bool, err error) {
 	return true, restrictToOwner(dir, 0o700)
 }
 
-// CopyNew copies src to dst (which must not exist), keeping src's bytes and
-// permission bits.
+// MkdirTemp creates a new private (0700) directory in dir named for base
+// as a temporary (see IsTemporary), for contents that appear under their
+// real name only once complete (see RenameNew).
+func MkdirTemp(dir, base string) (string, error) {
+	tmp, err := os.MkdirTemp(dir, tempPattern(base))
+	if err != nil {
+		return "", fmt.Errorf("cannot create a directory in %q: %w", dir, err)
+	}
+	if err := os.Chmod(tmp, 0o700); err != nil && runtime.GOOS != "windows" {
+		os.Remove(tmp)
+		return "", fmt.Errorf("cannot set the mode of %q: %w", tmp, err)
+	}
+	if err := restrictToOwner(tmp, 0o700); err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	return tmp, nil
+}
+
+// CopyNew copies the small file src (see ReadSmall) to dst, which must not
+// exist, keeping src's bytes and permission bits.
 func CopyNew(src, dst string) error {
 	st, err := os.Stat(src)
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(src)
+	data, err := ReadSmall(src, MaxSmallFile)
 	if err != nil {
 		return err
 	}
@@ -152,7 +220,9 @@ func LooseMode(mode fs.FileMode) bool {
 	return runtime.GOOS != "windows" && mode.Perm()&0o077 != 0
 }
 
-func syncDir(dir string) {
+// SyncDir makes the renames and removals done in dir survive a crash (a
+// no-op on Windows, where directories cannot be synced).
+func SyncDir(dir string) {
 	if runtime.GOOS == "windows" {
 		return
 	}
@@ -160,4 +230,21 @@ func syncDir(dir string) {
 		d.Sync()
 		d.Close()
 	}
+}
+
+// RenameNew renames oldpath (a file or a directory) to newpath, which must
+// not exist: an existing newpath gives an error satisfying
+// errors.Is(err, fs.ErrExist) and is left as it was.
+func RenameNew(oldpath, newpath string) error {
+	return renameNoReplace(oldpath, newpath)
+}
+
+// renameUnlessExists is RenameNew where the system has no exclusive rename:
+// callers hold the directory's lock, so the check cannot race another
+// git-bbkey.
+func renameUnlessExists(oldpath, newpath string) error {
+	if _, err := os.Lstat(newpath); err == nil {
+		return &os.LinkError{Op: "rename", Old: oldpath, New: newpath, Err: fs.ErrExist}
+	}
+	return os.Rename(oldpath, newpath)
 }

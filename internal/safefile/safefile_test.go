@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func mode(t *testing.T, path string) fs.FileMode {
@@ -138,5 +140,88 @@ func TestLooseMode(t *testing.T) {
 		if LooseMode(m) != want {
 			t.Errorf("LooseMode(%o) = %v", m, !want)
 		}
+	}
+}
+
+// A name of 240 bytes (ssh-keygen takes it) must not make the temporary's
+// name exceed the 255 bytes a file system allows.
+func TestWriteNewTakesLongNames(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, strings.Repeat("k", 240))
+	if err := WriteNew(p, []byte("secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Replace(p+".pub", []byte("public"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if names := entries(t, dir); len(names) != 2 {
+		t.Fatalf("files %v, want the two written", names)
+	}
+	// A long name of multi-byte characters is cut at a character boundary.
+	if pattern := tempPattern(strings.Repeat("é", 120)); !utf8.ValidString(pattern) || len(pattern) > 255-10 {
+		t.Errorf("pattern %q (%d bytes)", pattern, len(pattern))
+	}
+}
+
+func TestIsTemporary(t *testing.T) {
+	for name, want := range map[string]bool{
+		".id_ed25519.tmp-123":      true,
+		".config.tmp-4294967295":   true,
+		".git-bbkey-new.pub.tmp-7": true,
+		".backup.tmp-99":           true,
+		"id_ed25519":               false,
+		".id_ed25519.tmp-":         false,
+		".id_ed25519.tmp-12a":      false,
+		"id_ed25519.tmp-12":        false,
+		".tmp-12":                  false,
+		".git-bbkey.lock":          false,
+		".git-bbkey-replace.json":  false,
+		"known_hosts.old":          false,
+		".id_ed25519.tmp-12.swp":   false,
+		".x.tmp-1":                 true,
+	} {
+		if got := IsTemporary(name); got != want {
+			t.Errorf("IsTemporary(%q) = %v, want %v", name, got, want)
+		}
+	}
+	// Every temporary this package makes is recognised.
+	dir := t.TempDir()
+	tmp, err := WriteTemp(dir, strings.Repeat("n", 250), []byte("x"), 0o600)
+	if err != nil || !IsTemporary(filepath.Base(tmp)) {
+		t.Fatalf("WriteTemp: %q, %v", tmp, err)
+	}
+	tmpDir, err := MkdirTemp(dir, "backup")
+	if err != nil || !IsTemporary(filepath.Base(tmpDir)) {
+		t.Fatalf("MkdirTemp: %q, %v", tmpDir, err)
+	}
+	if runtime.GOOS != "windows" && mode(t, tmpDir) != 0o700 {
+		t.Errorf("MkdirTemp mode %o", mode(t, tmpDir))
+	}
+}
+
+// RenameNew never replaces anything, not even an empty directory (which a
+// plain rename(2) would silently replace).
+func TestRenameNewNeverReplaces(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	os.Mkdir(src, 0o700)
+	os.WriteFile(filepath.Join(src, "f"), []byte("x"), 0o600)
+	empty := filepath.Join(dir, "empty")
+	os.Mkdir(empty, 0o700)
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, []byte("keep"), 0o600)
+	for _, dst := range []string{empty, file} {
+		if err := RenameNew(src, dst); !errors.Is(err, fs.ErrExist) {
+			t.Errorf("RenameNew onto %s: %v, want ErrExist", dst, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(src, "f")); err != nil {
+		t.Fatalf("source changed: %v", err)
+	}
+	if err := RenameNew(src, filepath.Join(dir, "new")); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "new", "f")); string(got) != "x" {
+		t.Fatalf("renamed content %q", got)
 	}
 }

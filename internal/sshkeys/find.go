@@ -10,11 +10,13 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+
+	"github.com/git-bbkey/git-bbkey/internal/safefile"
 )
 
 // maxKeyFileSize bounds what FindKeyPairs reads: the largest key OpenSSH
 // writes (RSA 16384 bits) is about 13 KiB, so anything bigger is not a key.
-const maxKeyFileSize = 64 << 10
+const maxKeyFileSize = safefile.MaxSmallFile
 
 type fileKind int
 
@@ -55,18 +57,23 @@ func classify(data []byte) fileKind {
 	return publicFile
 }
 
-// skipNames hold key lines without being keys of their own.
+// skipName: files that hold key lines without being keys of their own, and
+// the temporaries of interrupted writes (see FindLeftovers), which may hold
+// a complete private key but are never the key itself.
 func skipName(name string) bool {
-	return strings.HasPrefix(name, "authorized_keys") || strings.HasPrefix(name, "known_hosts")
+	return strings.HasPrefix(name, "authorized_keys") || strings.HasPrefix(name, "known_hosts") ||
+		safefile.IsTemporary(name)
 }
 
 // keyFile is one file of a pair, parsed.
 type keyFile struct {
 	path string
 	mode fs.FileMode
-	err  error      // why it could not be read or parsed
-	pub  *publicKey // nil if unknown
-	priv privateKey // private files only
+	err  error // why it could not be read or parsed
+	// unreadable: err is the system's reason the file could not be read.
+	unreadable bool
+	pub        *publicKey // nil if unknown
+	priv       privateKey // private files only
 }
 
 type pair struct{ private, public, cert *keyFile }
@@ -76,7 +83,8 @@ type pair struct{ private, public, cert *keyFile }
 // gives an empty list.
 //
 // Files that are not keys (config, known_hosts, authorized_keys, anything
-// else) are skipped silently; a file that looks like a key but does not parse
+// else) and the temporaries an interrupted write left (FindLeftovers) are
+// skipped silently; a file that looks like a key but does not parse
 // is listed with a problem. A certificate NAME-cert.pub is not a key of its
 // own: it is attached to NAME as CertificatePath, or ignored without a NAME.
 // Nothing asks for a passphrase: an encrypted key's public half comes from
@@ -145,15 +153,16 @@ func readKeyFile(path string) (*keyFile, fileKind) {
 		return nil, notAKey
 	}
 	f := &keyFile{path: path, mode: info.Mode().Perm()}
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadSmall(path, maxKeyFileSize)
 	if err != nil {
 		// An unreadable id_* (say, created by "sudo ssh-keygen") is worth
 		// reporting; an unreadable file of any other name is not ours.
 		name := filepath.Base(path)
-		if !strings.HasPrefix(name, "id_") {
-			return nil, notAKey
+		var pe *fs.PathError
+		if !strings.HasPrefix(name, "id_") || !errors.As(err, &pe) {
+			return nil, notAKey // also a file swapped for a FIFO or device since the Stat
 		}
-		f.err = fmt.Errorf("cannot read it: %w", errors.Unwrap(err))
+		f.err, f.unreadable = pe.Err, true
 		if strings.HasSuffix(name, ".pub") {
 			return f, publicFile
 		}
@@ -175,12 +184,12 @@ func readKeyFile(path string) (*keyFile, fileKind) {
 
 // key assembles what is known about a pair into a Key.
 func (p *pair) key() Key {
-	k := Key{Problems: []string{}}
+	k := Key{Problems: []Problem{}}
 	var shown *publicKey // what Type, Bits and Fingerprint describe
 	if f := p.public; f != nil {
 		k.PublicKeyPath = f.path
 		if f.err != nil {
-			k.problem("public key file %s does not parse: %v", f.path, f.err)
+			k.problem(f.parseProblem(ProblemPublicUnparsable))
 		} else {
 			shown = f.pub
 			k.Comment = f.pub.comment
@@ -191,20 +200,16 @@ func (p *pair) key() Key {
 		k.Encrypted = f.priv.encrypted
 		switch {
 		case f.err != nil:
-			k.problem("private key file %s does not parse: %v", f.path, f.err)
+			k.problem(f.parseProblem(ProblemPrivateUnparsable))
 		case shown == nil:
 			// Like ssh-keygen -l: the .pub decides, the private file is the fallback.
 			shown = f.pub
 			k.Comment = f.priv.comment
 		case f.pub != nil && !bytes.Equal(f.pub.blob, shown.blob):
-			k.problem("public key does not match private key (%s belongs to another key)", p.public.path)
+			k.problem(Problem{Kind: ProblemPublicMismatch, Path: p.public.path})
 		}
 		if runtime.GOOS != "windows" && f.mode&0o077 != 0 {
-			how := "readable"
-			if f.mode&0o044 == 0 {
-				how = "accessible"
-			}
-			k.problem("private key is %s by group or others: ssh refuses it (mode %04o; chmod 600 %s)", how, f.mode, f.path)
+			k.problem(Problem{Kind: ProblemLooseMode, Path: f.path, Mode: f.mode})
 		}
 	}
 	if shown != nil {
@@ -217,30 +222,52 @@ func (p *pair) key() Key {
 		k.CertificatePath = p.cert.path
 		switch {
 		case p.cert.err != nil:
-			k.problem("certificate %s does not parse: %v", p.cert.path, p.cert.err)
+			k.problem(p.cert.parseProblem(ProblemCertificateUnparsable))
 		case shown != nil && !bytes.Equal(p.cert.pub.blob, shown.blob):
-			k.problem("certificate %s is for another key", p.cert.path)
+			k.problem(Problem{Kind: ProblemCertificateMismatch, Path: p.cert.path})
 		}
 	}
 	switch {
 	case p.private == nil:
-		k.problem("private key file %s is missing", strings.TrimSuffix(k.PublicKeyPath, ".pub"))
+		k.problem(Problem{Kind: ProblemMissingPrivate, Path: strings.TrimSuffix(k.PublicKeyPath, ".pub")})
 	case p.public == nil:
-		k.problem("public key file %s.pub is missing", k.PrivateKeyPath)
+		k.problem(Problem{Kind: ProblemMissingPublic, Path: k.PrivateKeyPath + ".pub"})
 	}
 	if k.Type != "" {
-		if ok, reason := AcceptedByBitbucket(k); !ok {
-			k.problem("%s", reason)
+		if problem, refused := bitbucketProblem(k); refused {
+			k.problem(problem)
 		}
 		if p.private != nil && p.private.err == nil && !canSign(k.Type) && isSecurityKey(k.Type) {
-			k.problem("security-key (fido) private key: only ssh with the token can use it, git-bbkey cannot sign with it")
+			k.problem(Problem{Kind: ProblemSecurityKey, Path: p.private.path})
 		}
 	}
 	return k
 }
 
-func (k *Key) problem(format string, args ...any) {
-	k.Problems = append(k.Problems, fmt.Sprintf(format, args...))
+// parseProblem is the problem of a file that could not be read or parsed.
+func (f *keyFile) parseProblem(kind ProblemKind) Problem {
+	if f.unreadable {
+		kind = ProblemUnreadable
+	}
+	return Problem{Kind: kind, Path: f.path, Err: f.err}
 }
 
+func (k *Key) problem(p Problem) { k.Problems = append(k.Problems, p) }
+
 func isSecurityKey(typ string) bool { return strings.HasPrefix(typ, "sk-") }
+
+// FileFingerprint is the SHA256 fingerprint of the key in one file, a
+// private key (from the clear header of OpenSSH's format, so without a
+// passphrase) or a public key.
+func FileFingerprint(path string) (string, error) {
+	f, kind := readKeyFile(path)
+	switch {
+	case f == nil || kind == notAKey:
+		return "", fmt.Errorf("%q is not a key file", path)
+	case f.err != nil:
+		return "", fmt.Errorf("%q does not parse: %w", path, f.err)
+	case f.pub == nil || f.pub.blob == nil:
+		return "", fmt.Errorf("%q does not tell its public key without the passphrase", path)
+	}
+	return fingerprintBlob(f.pub.blob), nil
+}

@@ -7,13 +7,10 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
@@ -121,70 +118,31 @@ func MarshalPublicKey(pub ssh.PublicKey, comment string) []byte {
 // wrong passphrase one satisfying errors.Is(err, x509.IncorrectPasswordError).
 // Keys git-bbkey cannot sign with give ErrUnsupportedKey (security keys,
 // post-quantum hybrids, encrypted PKCS#8) or ErrRefusedType (dsa, rsa1).
+// Unlock is the whole procedure (agent, prompt) on top of it.
 func LoadSigner(path string, passphrase []byte) (ssh.Signer, error) {
-	data, err := os.ReadFile(path)
+	data, info, err := readSignableKey(path)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read private key: %w", err)
-	}
-	if classify(data) != privateFile {
-		return nil, fmt.Errorf("%q is not a private key", path)
-	}
-	info, err := parsePrivateKey(data)
-	if err != nil {
-		return nil, fmt.Errorf("private key %q does not parse: %w", path, err)
-	}
-	if info.dsa || info.pub != nil && !canSign(info.pub.typ) {
-		typ := typeDSA
-		if info.pub != nil {
-			typ = info.pub.typ
-		}
-		return nil, fmt.Errorf("cannot use private key %q: %w", path, unsupportedTypeError(typ))
+		return nil, err
 	}
 	if info.encrypted && len(passphrase) == 0 {
-		missing := &ssh.PassphraseMissingError{}
-		if info.pub != nil {
-			missing.PublicKey = info.pub.key
-		} else if pubData, err := os.ReadFile(path + ".pub"); err == nil {
-			missing.PublicKey, _, _ = ParsePublicKeyLine(pubData)
-		}
+		missing := &ssh.PassphraseMissingError{PublicKey: publicHalf(path, info)}
 		return nil, fmt.Errorf("private key %q is encrypted: %w", path, missing)
 	}
 	if info.pkcs8 {
 		return nil, fmt.Errorf("%w: %q is an encrypted pkcs#8 key, which git-bbkey cannot decrypt (convert it with ssh-keygen -p -f %s)", ErrUnsupportedKey, path, path)
 	}
-	var signer ssh.Signer
-	if info.encrypted {
-		signer, err = ssh.ParsePrivateKeyWithPassphrase(data, passphrase)
-		// A wrong passphrase on legacy PEM often decrypts to garbage that
-		// x/crypto reports as a parse error: with a PEM that parsed before
-		// decryption, garbage means the passphrase.
-		if err != nil && info.pub == nil {
-			err = x509.IncorrectPasswordError
-		}
-		if errors.Is(err, x509.IncorrectPasswordError) {
-			return nil, fmt.Errorf("wrong passphrase for %q: %w", path, err)
-		}
-	} else {
-		signer, err = ssh.ParsePrivateKey(data) // a passphrase given for a clear key is not needed
-	}
+	u, err := open(path, data, info, passphrase, ByPassphraseFile)
 	if err != nil {
-		return nil, fmt.Errorf("private key %q does not parse: %v", path, cleanError(err))
+		return nil, err
 	}
-	return signer, nil
+	return u.Signer, nil
 }
 
 // IsEncrypted tells whether the private key at path needs a passphrase.
 func IsEncrypted(path string) (bool, error) {
-	data, err := os.ReadFile(path)
+	_, info, err := readPrivateKey(path)
 	if err != nil {
-		return false, fmt.Errorf("cannot read private key: %w", err)
-	}
-	if classify(data) != privateFile {
-		return false, fmt.Errorf("%q is not a private key", path)
-	}
-	info, err := parsePrivateKey(data)
-	if err != nil {
-		return false, fmt.Errorf("private key %q does not parse: %w", path, err)
+		return false, err
 	}
 	return info.encrypted, nil
 }

@@ -135,7 +135,7 @@ func findOne(t *testing.T, dir string) Key {
 
 func hasProblem(k Key, substr string) bool {
 	for _, p := range k.Problems {
-		if strings.Contains(p, substr) {
+		if strings.Contains(p.String(), substr) {
 			return true
 		}
 	}

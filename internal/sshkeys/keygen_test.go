@@ -64,7 +64,7 @@ func testAgainstSSHKeygen(t *testing.T, sshKeygen, typ, bits, format, pass strin
 	wantProblems := 0
 	if typ == "dsa" {
 		wantProblems = 1
-		if !hasProblem(k, "dsa keys are deprecated") {
+		if !hasProblem(k, "dsa keys are deprecated") || !k.HasProblem(ProblemDeprecated) {
 			t.Errorf("dsa key without the dsa problem: %q", k.Problems)
 		}
 	}

@@ -30,3 +30,17 @@ func AcceptedByBitbucket(k Key) (ok bool, reason string) {
 	}
 	return false, fmt.Sprintf("%s keys are not supported by Bitbucket or git-bbkey", truncate(k.Type))
 }
+
+// bitbucketProblem is AcceptedByBitbucket as a Problem: DSA is
+// ProblemDeprecated, any other refusal ProblemRefusedType.
+func bitbucketProblem(k Key) (Problem, bool) {
+	ok, reason := AcceptedByBitbucket(k)
+	if ok {
+		return Problem{}, false
+	}
+	kind := ProblemRefusedType
+	if k.Type == typeDSA {
+		kind = ProblemDeprecated
+	}
+	return Problem{Kind: kind, Path: k.path(), Reason: reason}, true
+}

@@ -29,7 +29,7 @@ type Key struct {
 	Fingerprint string // "SHA256:..." as ssh-keygen -l -E sha256; "" if unknown
 	Comment     string
 	Encrypted   bool
-	Problems    []string // human, lowercase phrases; empty when the key is fine
+	Problems    []Problem // empty (not nil) from FindKeyPairs when the key is fine
 
 	// PublicKey is nil when neither half could be parsed by x/crypto (also for
 	// DSA and other types it no longer supports: Type and Fingerprint are still set).

@@ -181,6 +181,16 @@ func TestFindKeyPairsProblems(t *testing.T) {
 		"certified":     {"certificate " + path("certified-cert.pub") + " is for another key"},
 		"open":          nil,
 	}
+	kinds := map[string][]ProblemKind{
+		"swapped":       {ProblemPublicMismatch},
+		"lonely.pub":    {ProblemMissingPrivate},
+		"nopub":         {ProblemMissingPublic},
+		"broken":        {ProblemPrivateUnparsable, ProblemMissingPublic},
+		"brokenpub.pub": {ProblemPublicUnparsable, ProblemMissingPrivate},
+		"old.pub":       {ProblemMissingPrivate, ProblemRefusedType},
+		"certified":     {ProblemCertificateMismatch},
+		"open":          {ProblemLooseMode},
+	}
 	if runtime.GOOS != "windows" {
 		expect["open"] = []string{"private key is readable by group or others: ssh refuses it (mode 0644; chmod 600 " + path("open") + ")"}
 	}
@@ -198,11 +208,14 @@ func TestFindKeyPairsProblems(t *testing.T) {
 			continue
 		}
 		for i, p := range problems {
-			if !strings.HasPrefix(k.Problems[i], p) {
+			if !strings.HasPrefix(k.Problems[i].String(), p) {
 				t.Errorf("%s: problem %q, want %q...", name, k.Problems[i], p)
 			}
-			if strings.Contains(k.Problems[i], brokenBody[20:40]) {
+			if strings.Contains(k.Problems[i].String(), brokenBody[20:40]) {
 				t.Errorf("%s: problem shows file content: %q", name, k.Problems[i])
+			}
+			if want := kinds[name][i]; k.Problems[i].Kind != want {
+				t.Errorf("%s: problem %q has kind %d, want %d", name, k.Problems[i], k.Problems[i].Kind, want)
 			}
 		}
 	}

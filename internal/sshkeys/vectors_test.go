@@ -208,6 +208,10 @@ func TestOpenSSHVectorsListed(t *testing.T) {
 		if k.Type != e.typ || (e.problem != "" && !hasProblem(k, e.problem)) || (e.problem == "" && len(k.Problems) > 0) {
 			t.Errorf("%s: got type %q problems %q; want type %q and a problem %q", e.name, k.Type, k.Problems, e.typ, e.problem)
 		}
+		if strings.HasPrefix(e.problem, "security-key") && !k.HasProblem(ProblemSecurityKey) ||
+			strings.Contains(e.problem, "Bitbucket needs") && !k.HasProblem(ProblemRefusedType) {
+			t.Errorf("%s: problems %v lack the kind of %q", e.name, k.Problems, e.problem)
+		}
 		if e.cert != "" && k.CertificatePath != filepath.Join(dir, e.cert) {
 			t.Errorf("%s: certificate %q, want %s", e.name, k.CertificatePath, e.cert)
 		}

@@ -5,8 +5,9 @@ import (
 	"io"
 	"strings"
 	"sync"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/git-bbkey/git-bbkey/internal/termtext"
 )
 
 // ShowStatus decides whether a status line may be shown: only on a
@@ -52,7 +53,7 @@ func (s *Status) Disable() {
 }
 
 // Show replaces the status line with the formatted text. Control
-// characters become spaces: the text may come from outside.
+// characters are escaped (termtext.Line): the text may come from outside.
 func (s *Status) Show(format string, args ...any) {
 	if s == nil {
 		return
@@ -122,12 +123,7 @@ func (c *clearingWriter) Write(p []byte) (int, error) {
 // fitLine makes text one line of at most max columns (one column per
 // character; wide characters may take two, and the margin absorbs that).
 func fitLine(text string, max int) string {
-	text = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, strings.TrimSpace(text))
+	text = termtext.Line(strings.TrimSpace(text))
 	if max < 1 {
 		max = 1
 	}

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package safefile
+
+func renameNoReplace(oldpath, newpath string) error { return renameUnlessExists(oldpath, newpath) }
