@@ -59,7 +59,7 @@ func newApp(env *Env) *cli.App {
 		EnableBashCompletion: false,
 		ExitErrHandler:       func(*cli.Context, error) {}, // Main reports and exits, never urfave
 		OnUsageError:         onUsageError,
-		Flags:                []cli.Flag{&cli.BoolFlag{Name: "version", Usage: "print the version"}},
+		Flags:                []cli.Flag{&cli.BoolFlag{Name: "version", Usage: "print the version", DisableDefaultText: true}},
 		Commands: []*cli.Command{
 			takesArgs(0, listCommand(env)),
 			takesArgs(0, backupCommand(env)),
@@ -94,8 +94,11 @@ func newApp(env *Env) *cli.App {
 	for _, cmd := range a.Commands {
 		cmd.OnUsageError = onUsageError
 		for i, f := range cmd.Flags {
-			if d, ok := f.(*cli.DurationFlag); ok {
-				cmd.Flags[i] = durationFlag(d)
+			switch f := f.(type) {
+			case *cli.DurationFlag:
+				cmd.Flags[i] = durationFlag(f)
+			case *cli.BoolFlag:
+				f.DisableDefaultText = true // no "(default: false)" in -h
 			}
 		}
 		before := cmd.Before
