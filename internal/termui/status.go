@@ -102,7 +102,12 @@ func (s *Status) columns() int {
 // anything is written to w: output never lands after the status text. Use
 // it for every stream that shares the status's terminal.
 func (s *Status) Writer(w io.Writer) io.Writer {
-	if s == nil || !s.enabled {
+	if s == nil {
+		return w
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.enabled {
 		return w
 	}
 	return &clearingWriter{s: s, w: w}
