@@ -19,13 +19,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/skeema/knownhosts"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/git-bbkey/git-bbkey/internal/bitbucket"
 	"github.com/git-bbkey/git-bbkey/internal/gitremote"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
+	"github.com/git-bbkey/git-bbkey/internal/sshverify"
 )
 
 type doctorOptions struct {
@@ -714,26 +714,15 @@ func (d *doctor) checkKnownHosts() {
 	if !fromConfig {
 		userFiles = []string{file}
 	}
-	var files []string
-	for _, f := range append(slices.Clone(userFiles), systemKnownHosts()...) {
-		if st, err := os.Stat(f); err == nil && st.Mode().IsRegular() {
-			files = append(files, f)
-		}
+	kh, err := sshverify.LoadKnownHosts(slices.Concat(userFiles, systemKnownHosts())...)
+	if err != nil {
+		d.add("known-hosts", doctorWarn, fmt.Sprintf("cannot read the known hosts: %v", err),
+			fmt.Sprintf("look for the broken line, or remove the entry and pin it again: ssh-keygen -R '%s' && git bbkey verify", where))
+		return
 	}
-	var known []knownhosts.PublicKey
-	if len(files) > 0 {
-		db, err := knownhosts.NewDB(files...)
-		if err != nil {
-			d.add("known-hosts", doctorWarn, fmt.Sprintf("cannot read the known hosts: %v", err),
-				fmt.Sprintf("look for the broken line, or remove the entry and pin it again: ssh-keygen -R '%s' && git bbkey verify", where))
-			return
-		}
-		for _, k := range db.HostKeys(net.JoinHostPort(d.sshHost, strconv.Itoa(d.sshPort))) {
-			if !k.Cert {
-				known = append(known, k)
-			}
-		}
-	}
+	// What ssh accepts: host keys for the host that no @revoked line refuses.
+	hk := kh.Known(sshverify.HostRef{Host: d.sshHost, Port: d.sshPort})
+	known := hk.Usable()
 	published := ""
 	if d.settingsOK && strings.HasPrefix(d.settings.Fingerprint, "SHA256:") {
 		published = d.settings.Fingerprint
@@ -751,6 +740,23 @@ func (d *doctor) checkKnownHosts() {
 			pinFix = fmt.Sprintf("add ~/.ssh/known_hosts, where git bbkey pins host keys, to the UserKnownHostsFile line for %s in ~/.ssh/config; then run: git bbkey verify", d.sshHost)
 		}
 	}
+	if published != "" {
+		for _, r := range hk.Revoked {
+			if ssh.FingerprintSHA256(r.Key) == published {
+				d.add("known-hosts", doctorFail, fmt.Sprintf("the host key %s publishes for %s (%s) is marked @revoked in %s: ssh refuses to connect",
+					d.base, where, published, d.tilde(r.File)+":"+strconv.Itoa(r.Line)),
+					"ask your Bitbucket admin why the server still uses a withdrawn host key; do not delete the @revoked line to get past this")
+				return
+			}
+		}
+	}
+	if len(known) == 0 && len(hk.Keys) > 0 {
+		r := hk.RevokedBy(hk.Keys[0].Key)
+		d.add("known-hosts", doctorFail, fmt.Sprintf("the known_hosts entry for %s (%s) is marked @revoked in %s: ssh refuses that key",
+			where, ssh.FingerprintSHA256(hk.Keys[0].Key), d.tilde(r.File)+":"+strconv.Itoa(r.Line)),
+			"ask your Bitbucket admin for the server's current host key fingerprint, then remove the old entry: ssh-keygen -R '"+where+"' && git bbkey verify")
+		return
+	}
 	if len(known) == 0 {
 		if fromConfig {
 			d.add("known-hosts", doctorWarn, fmt.Sprintf("ssh looks for the host key of %s%s and finds none: the first connection cannot check who answers", where, in), pinFix)
@@ -760,10 +766,10 @@ func (d *doctor) checkKnownHosts() {
 		return
 	}
 	var fps []string
-	for _, k := range known {
-		fp := ssh.FingerprintSHA256(k)
+	for _, e := range known {
+		fp := ssh.FingerprintSHA256(e.Key)
 		if fp == published {
-			d.add("known-hosts", doctorOK, fmt.Sprintf("%s is known%s (%s %s) and matches the fingerprint %s publishes", where, in, k.Type(), fp, d.base), "")
+			d.add("known-hosts", doctorOK, fmt.Sprintf("%s is known%s (%s %s) and matches the fingerprint %s publishes", where, in, e.Key.Type(), fp, d.base), "")
 			return
 		}
 		fps = append(fps, fp)

@@ -327,12 +327,15 @@ func TestDoctorShellPaths(t *testing.T) {
 			t.Errorf("shell(%q) = %q, want %q", in, got, want)
 		}
 	}
+	// An absolute path on Windows starts with a drive.
+	vol := map[bool]string{true: "C:"}[runtime.GOOS == "windows"]
+	d = &doctor{home: vol + "/home/u", sshDir: vol + "/home/u/.ssh"}
 	for in, want := range map[string]string{
-		"~/.ssh/k":    "/home/u/.ssh/k",
-		"%d/.ssh/k":   "/home/u/.ssh/k",
-		"relative":    "/home/u/.ssh/relative",
-		"/abs/k":      "/abs/k",
-		"~/.ssh/%h_k": "",
+		"~/.ssh/k":                         vol + "/home/u/.ssh/k",
+		"%d/.ssh/k":                        vol + "/home/u/.ssh/k",
+		"relative":                         vol + "/home/u/.ssh/relative",
+		filepath.FromSlash(vol + "/abs/k"): vol + "/abs/k",
+		"~/.ssh/%h_k":                      "",
 	} {
 		if got := d.expandSSHPath(in); got != filepath.FromSlash(want) && !(want == "" && got == "") {
 			t.Errorf("expandSSHPath(%q) = %q, want %q", in, got, want)

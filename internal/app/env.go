@@ -100,9 +100,11 @@ func (e *Env) gitRepo() *gitremote.Repo {
 	return e.repo
 }
 
-// config reads git settings in the working directory.
+// config reads git settings in the working directory. Without git every
+// setting takes its default; a value with no default is read with
+// MissingGitIsUnset false, so that the user hears that git is missing.
 func (e *Env) config() *gitconfig.Reader {
-	return &gitconfig.Reader{Git: e.Git, Dir: e.Dir, Env: e.Environ()}
+	return &gitconfig.Reader{Git: e.Git, Dir: e.Dir, Env: e.Environ(), MissingGitIsUnset: true}
 }
 
 // configValue returns a git config value, "" when unset.

@@ -62,6 +62,10 @@ var errSilentFailure = &Error{Code: exitFailure}
 // next step (hint) here, so that no behaviour depends on a message's
 // wording and every message is explained the same way wherever it starts.
 func explain(err error) *Error {
+	if errors.Is(err, gitconfig.ErrGitNotFound) {
+		return &Error{Code: exitFailure, Msg: "git was not found", Err: err,
+			Hints: []string{"install git (https://git-scm.com/downloads) and make sure it is on PATH"}}
+	}
 	var e *Error
 	if errors.As(err, &e) && (e.Err == nil || len(e.Hints) > 0 || e.Code != exitFailure) {
 		return e // already explained where it was decided

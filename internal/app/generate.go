@@ -97,7 +97,9 @@ func commentOrEmail(ctx context.Context, env *Env, flag string) (string, error) 
 	if flag != "" {
 		return flag, nil
 	}
-	email, err := env.configValue(ctx, "user.email")
+	cfg := env.config()
+	cfg.MissingGitIsUnset = false // no default: without git, say so
+	email, _, err := cfg.Get(ctx, "user.email")
 	if err != nil {
 		return "", err
 	}

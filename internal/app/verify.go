@@ -372,12 +372,12 @@ func verifyTargets(ctx context.Context, env *Env, opts verifyOptions, targets []
 		}
 		return results
 	}
-	pinner := &hostKeyPinner{env: env, accept: opts.AcceptNewHostKey, targets: targets}
+	notes := &hostKeyNotes{env: env}
 	vres := sshverify.Verify(ctx, dial, sshverify.Options{
 		Signer:          signer,
 		KnownHostsFile:  filepath.Join(sshDir, "known_hosts"),
 		ExtraKnownHosts: systemKnownHosts(),
-		OnUnknownHost:   pinner.decide,
+		HostKeyPolicy:   hostKeyPolicy(env, opts.AcceptNewHostKey, targets),
 		Write:           opts.Write,
 		Timeout:         opts.Timeout,
 	})
@@ -397,17 +397,10 @@ func verifyTargets(ctx context.Context, env *Env, opts verifyOptions, targets []
 		if r.User != "" {
 			res.User = optional(r.User)
 		}
-		if r.HostKeyAdded {
-			for _, k := range []string{endpointKey(t.target.Host, t.target.Port), pushEndpointKey(t.target)} {
-				if k != "" && pinner.notes[k] != "" {
-					pinner.say(k)
-				}
-			}
+		for _, p := range r.Pins {
+			notes.say(p)
 		}
-		res.hint = verifyHints(r.Status, t, keyPath)
-		if h := pinner.unchecked[endpointKey(t.target.Host, t.target.Port)]; h != "" && r.Status == sshverify.StatusHostUnknown {
-			res.hint = append(res.hint, h)
-		}
+		res.hint = hostKeyHints(r, verifyHints(r.Status, t, keyPath))
 		res.pinned = r.HostKeyAdded
 	}
 	return results
@@ -420,107 +413,110 @@ func systemKnownHosts() []string {
 	return []string{"/etc/ssh/ssh_known_hosts"}
 }
 
-func endpointKey(host string, port int) string { return fmt.Sprintf("%s:%d", host, port) }
-
-// pushEndpointKey is the endpointKey of t's push URL, "" without one.
-func pushEndpointKey(t sshverify.Target) string {
-	if t.Push == nil {
-		return ""
-	}
-	return endpointKey(t.Push.Host, t.Push.Port)
-}
-
-// hostKeyPinner decides about hosts known_hosts does not know: it trusts a
-// key that matches the fingerprint Bitbucket publishes over verified HTTPS,
-// asks on a terminal, or takes --accept-new-host-key.
-type hostKeyPinner struct {
-	env     *Env
-	accept  bool
-	targets []verifyTarget
-	notes   map[string]string
-	// unchecked holds, per host, the hint for a host key that could not be
-	// checked against Bitbucket's published fingerprint.
-	unchecked map[string]string
-	said      map[string]bool
-}
-
-func (p *hostKeyPinner) say(key string) {
-	if p.said == nil {
-		p.said = map[string]bool{}
-	}
-	if !p.said[key] {
-		fmt.Fprintln(p.env.Stderr, p.notes[key])
-		p.said[key] = true
-	}
-}
-
-func (p *hostKeyPinner) decide(ctx context.Context, host string, port int, key ssh.PublicKey) (bool, string, error) {
-	if p.notes == nil {
-		p.notes, p.unchecked = map[string]string{}, map[string]string{}
-	}
-	fp := ssh.FingerprintSHA256(key)
-	where := knownHostsName(host, port)
-	base := ""
-	for _, t := range p.targets {
-		if t.target.Host != host || t.target.Port != port {
-			continue
-		}
-		if base = t.base; base == "" && t.server != nil {
-			base = t.server()
-		}
-		if base != "" {
-			break
-		}
-	}
-	// why says, for host-unknown, what kept us from checking the key.
-	why := "no Bitbucket URL is known to check it against"
-	if base != "" {
-		published, trusted, err := publishedHostKey(ctx, p.env, base, host)
-		switch {
-		case err == nil && trusted && published == fp:
-			p.notes[endpointKey(host, port)] = fmt.Sprintf("Pinned the host key of %s (%s) in ~/.ssh/known_hosts: it matches the fingerprint %s publishes.", where, fp, base)
-			return true, "matches the fingerprint published at " + base + "/rest/ssh/1.0/settings", nil
-		case err == nil && trusted && published != "":
-			return false, "", fmt.Errorf("%w: the server offered %s, but %s publishes %s", sshverify.ErrHostKeyMismatch, fp, base, published)
-		case err != nil:
-			why = fmt.Sprintf("its fingerprint could not be read from %s/rest/ssh/1.0/settings (%v)", base, err)
-			if bitbucket.IsKind(err, bitbucket.KindUnauthorized) {
-				p.unchecked[endpointKey(host, port)] = "Bitbucket shows its SSH settings only with credentials: set BITBUCKET_TOKEN (or store your password with git credential) and run again"
+// hostKeyPolicy is verify's policy for hosts known_hosts does not know:
+// trust a key that matches the fingerprint Bitbucket publishes over
+// verified HTTPS, take --accept-new-host-key, or ask on a terminal.
+func hostKeyPolicy(env *Env, accept bool, targets []verifyTarget) *sshverify.HostKeyPolicy {
+	p := &sshverify.HostKeyPolicy{
+		AcceptNew: accept,
+		Published: func(ctx context.Context, host string, port int) (sshverify.Published, error) {
+			base := ""
+			for _, t := range targets {
+				if t.target.Host != host || t.target.Port != port {
+					continue
+				}
+				if base = t.base; base == "" && t.server != nil {
+					base = t.server()
+				}
+				if base != "" {
+					break
+				}
 			}
+			if base == "" {
+				return sshverify.Published{}, nil
+			}
+			fp, trusted, err := publishedHostKey(ctx, env, base, host)
+			return sshverify.Published{Server: base, URL: base + "/rest/ssh/1.0/settings", Fingerprint: fp, Trusted: trusted}, err
+		},
+	}
+	if env.Prompter.CanPrompt() {
+		p.Confirm = func(ctx context.Context, u sshverify.UnknownHost) (bool, error) {
+			env.Prompter.Say(fmt.Sprintf("The authenticity of host '%s' can't be established.\n%s key fingerprint is %s.",
+				u.Host.Name(), sshverify.KeyTypeName(u.Key), ssh.FingerprintSHA256(u.Key)))
+			return env.Prompter.Confirm(ctx, "Are you sure you want to continue connecting (yes/no)?")
+		}
+	}
+	return p
+}
+
+// hostKeyNotes says once per host and file which host key was pinned.
+type hostKeyNotes struct {
+	env  *Env
+	said map[string]bool
+}
+
+func (n *hostKeyNotes) say(p sshverify.Pin) {
+	if !p.Recorded {
+		return
+	}
+	if n.said == nil {
+		n.said = map[string]bool{}
+	}
+	if k := p.Name + "\x00" + p.File; !n.said[k] {
+		n.said[k] = true
+		fp, file := ssh.FingerprintSHA256(p.Key), tildePath(n.env, p.File)
+		switch p.Decision.Reason {
+		case sshverify.ReasonPublishedMatch:
+			fmt.Fprintf(n.env.Stderr, "Pinned the host key of %s (%s) in %s: it matches the fingerprint %s publishes.\n", p.Name, fp, file, p.Decision.Published.Server)
+		case sshverify.ReasonAcceptNew:
+			fmt.Fprintf(n.env.Stderr, "Added the host key of %s (%s) to %s (--accept-new-host-key).\n", p.Name, fp, file)
 		default:
-			why = fmt.Sprintf("%s does not publish it over verified HTTPS for this host", base)
+			fmt.Fprintf(n.env.Stderr, "Added the host key of %s (%s) to %s.\n", p.Name, fp, file)
 		}
-	} else {
-		p.unchecked[endpointKey(host, port)] = "or set the Bitbucket URL (git config --global bbkey.url https://…) so the key is checked against what the server publishes"
 	}
-	if p.accept {
-		p.notes[endpointKey(host, port)] = fmt.Sprintf("Added the host key of %s (%s) to ~/.ssh/known_hosts (--accept-new-host-key).", where, fp)
-		return true, "accepted with --accept-new-host-key", nil
+}
+
+// hostKeyHints adjusts the hints of a result whose host key was the
+// problem to what actually happened.
+func hostKeyHints(r sshverify.Result, hints []string) []string {
+	if c := r.HostCheck; r.Status == sshverify.StatusHostMismatch && c != nil && c.Status == sshverify.HostKeyRevoked {
+		return []string{fmt.Sprintf("the server's host key is marked @revoked in %s: ask your Bitbucket admin why the server still uses it; "+
+			"do not delete the @revoked line to get past this", c.Entry.Where())}
 	}
-	if p.env.Prompter.CanPrompt() {
-		p.env.Prompter.Say(fmt.Sprintf("The authenticity of host '%s' can't be established.\n%s key fingerprint is %s.", where, keyTypeName(key), fp))
-		ok, err := p.env.Prompter.Confirm(ctx, "Are you sure you want to continue connecting (yes/no)?")
-		if err != nil {
-			return false, "", err
+	for _, p := range r.Pins {
+		switch {
+		case r.Status == sshverify.StatusHostMismatch && p.Decision.Reason == sshverify.ReasonPublishedMismatch:
+			// Nothing in known_hosts to remove: the server contradicts its own settings.
+			return hints[:min(len(hints), 1)]
+		case r.Status != sshverify.StatusHostUnknown:
+		case p.Err != nil:
+			var rec *sshverify.RecordError
+			if errors.As(p.Err, &rec) && rec.File != "" {
+				return []string{fmt.Sprintf("the host key was accepted but could not be written to %s: make sure you can write that file "+
+					"(and its directory), and that the disk has room; then run again", rec.File)}
+			}
+			return []string{"set the known_hosts file to write to, then run again"}
+		case p.Decision.Unchecked == sshverify.UncheckedLookupFailed && bitbucket.IsKind(p.Decision.LookupErr, bitbucket.KindUnauthorized):
+			hints = append(hints, "Bitbucket shows its SSH settings only with credentials: set BITBUCKET_TOKEN (or store your password with git credential) and run again")
+		case p.Decision.Unchecked == sshverify.UncheckedNoServer:
+			hints = append(hints, "or set the Bitbucket URL (git config --global bbkey.url https://…) so the key is checked against what the server publishes")
 		}
-		if ok {
-			p.notes[endpointKey(host, port)] = fmt.Sprintf("Added the host key of %s (%s) to ~/.ssh/known_hosts.", where, fp)
-			return true, "accepted on the terminal", nil
-		}
-		return false, "not accepted on the terminal", nil
 	}
-	return false, fmt.Sprintf("%s key %s was not checked: %s", keyTypeName(key), fp, why), nil
+	return hints
+}
+
+// tildePath is p with the home directory written as ~.
+func tildePath(env *Env, p string) string {
+	if home, err := env.Home(); err == nil && home != "" {
+		if rel, err := filepath.Rel(home, p); err == nil && rel != "." && !strings.HasPrefix(rel, "..") {
+			return "~/" + filepath.ToSlash(rel)
+		}
+	}
+	return p
 }
 
 func knownHostsName(host string, port int) string {
-	if port == 22 {
-		return host
-	}
-	return fmt.Sprintf("[%s]:%d", host, port)
-}
-
-func keyTypeName(k ssh.PublicKey) string {
-	return strings.ToUpper(strings.TrimPrefix(strings.TrimPrefix(k.Type(), "ssh-"), "ecdsa-sha2-"))
+	return sshverify.HostRef{Host: host, Port: port}.Name()
 }
 
 // publishedHostKey fetches the SSH host key fingerprint from Bitbucket's

@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+
+	"github.com/git-bbkey/git-bbkey/internal/gitconfig"
 )
 
 // Credential is a user name and a password or token.
@@ -155,6 +157,9 @@ func (h *Helper) run(ctx context.Context, action string, stdin []byte) ([]byte, 
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
+		if gitconfig.MissingGit(err, git) {
+			return nil, fmt.Errorf("git credential %s: cannot run %q: %w", action, git, gitconfig.ErrGitNotFound)
+		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("git credential %s: %w", action, ctx.Err())
 		}

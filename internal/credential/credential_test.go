@@ -7,10 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/git-bbkey/git-bbkey/internal/gitconfig"
 	"github.com/git-bbkey/git-bbkey/internal/testutil"
 )
 
@@ -171,6 +173,9 @@ func TestCredentialStore(t *testing.T) {
 // A stand-in git records its arguments and environment: secrets must not
 // be in argv, and prompting must be off unless Interactive.
 func TestArgvAndPromptEnvironment(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the stand-in git is a /bin/sh script, which Windows cannot run")
+	}
 	dir := t.TempDir()
 	record := filepath.Join(dir, "record")
 	fakeGit := filepath.Join(dir, "git")
@@ -238,5 +243,14 @@ func TestSecretsNeverShown(t *testing.T) {
 	}
 	if _, err := h.Fill(context.Background(), "https://bb.example.com"); err == nil || errors.Is(err, ErrNoCredential) {
 		t.Errorf("a missing git is not \"no credential\": %v", err)
+	}
+}
+
+// Without git, Fill says that git is missing: that is not "no credential".
+func TestFillWithoutGit(t *testing.T) {
+	h := &Helper{Git: filepath.Join(t.TempDir(), "no-such-git")}
+	_, err := h.Fill(context.Background(), "https://bb.example.com")
+	if !errors.Is(err, gitconfig.ErrGitNotFound) || errors.Is(err, ErrNoCredential) {
+		t.Fatalf("Fill without git = %v, want gitconfig.ErrGitNotFound", err)
 	}
 }

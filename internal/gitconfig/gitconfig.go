@@ -7,9 +7,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os/exec"
 	"strings"
 )
+
+// ErrGitNotFound means the git program itself could not be run: it is not
+// installed, or not on PATH (or not at the path given).
+var ErrGitNotFound = errors.New("git was not found")
 
 // Error is `git config` failing as a whole, typically over a broken
 // config file: Msg is git's own message, which names the file and line.
@@ -27,6 +32,12 @@ type Reader struct {
 	Git string   // path to git; "" means "git" from PATH
 	Dir string   // working directory (the repository, if any)
 	Env []string // full environment for the child; nil inherits
+
+	// MissingGitIsUnset makes every read answer "not set" when git itself
+	// cannot be found, instead of failing with ErrGitNotFound: without
+	// git there are no git settings, and a setting that has a default
+	// takes it. Leave it false to read a value that has no default.
+	MissingGitIsUnset bool
 }
 
 func (r *Reader) run(ctx context.Context, args ...string) (string, bool, error) {
@@ -44,10 +55,13 @@ func (r *Reader) run(ctx context.Context, args ...string) (string, bool, error) 
 	if errors.As(err, &exit) && exit.ExitCode() == 1 && stderr.Len() == 0 {
 		return "", false, nil // not set
 	}
-	if err != nil {
-		if errors.Is(err, exec.ErrNotFound) {
-			return "", false, fmt.Errorf("git is not installed or not on PATH")
+	if MissingGit(err, git) {
+		if r.MissingGitIsUnset {
+			return "", false, nil
 		}
+		return "", false, fmt.Errorf("cannot run %q to read git config: %w", git, ErrGitNotFound)
+	}
+	if err != nil {
 		msg := strings.TrimSpace(stderr.String())
 		if msg == "" {
 			msg = err.Error()
@@ -55,6 +69,17 @@ func (r *Reader) run(ctx context.Context, args ...string) (string, bool, error) 
 		return "", false, &Error{Args: args, Msg: msg}
 	}
 	return strings.TrimRight(stdout.String(), "\r\n"), true, nil
+}
+
+// MissingGit reports whether err, from running the program git, says that
+// git itself could not be found (rather than that it ran and failed, or
+// that the working directory is missing).
+func MissingGit(err error, git string) bool {
+	if errors.Is(err, exec.ErrNotFound) {
+		return true
+	}
+	var pe *fs.PathError
+	return errors.As(err, &pe) && pe.Path == git && errors.Is(pe.Err, fs.ErrNotExist)
 }
 
 // Get returns the value of key and whether it is set.

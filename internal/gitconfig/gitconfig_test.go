@@ -2,6 +2,7 @@ package gitconfig
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -57,5 +58,47 @@ func TestReaderUsesGitsOwnRules(t *testing.T) {
 	}
 	if got, err := r.GetRegexp(ctx, `^nosuch\.`); err != nil || len(got) != 0 {
 		t.Fatalf("GetRegexp with no match = %q, %v", got, err)
+	}
+}
+
+// Without git, a read fails with ErrGitNotFound (whether git was to be
+// found on PATH or at a given path), or answers "not set" when the caller
+// says that a missing git means no settings.
+func TestMissingGit(t *testing.T) {
+	ctx := context.Background()
+	for _, git := range []string{"git-bbkey-no-such-git", filepath.Join(t.TempDir(), "git")} {
+		r := &Reader{Git: git}
+		if _, ok, err := r.Get(ctx, "user.email"); ok || !errors.Is(err, ErrGitNotFound) {
+			t.Errorf("Get with git %q: ok=%v err=%v, want ErrGitNotFound", git, ok, err)
+		}
+		if _, ok, err := r.GetURLMatch(ctx, "http.sslVerify", "https://bb.example.com"); ok || !errors.Is(err, ErrGitNotFound) {
+			t.Errorf("GetURLMatch with git %q: ok=%v err=%v, want ErrGitNotFound", git, ok, err)
+		}
+		if got, err := r.GetRegexp(ctx, `^url\.`); got != nil || !errors.Is(err, ErrGitNotFound) {
+			t.Errorf("GetRegexp with git %q: %q, %v; want ErrGitNotFound", git, got, err)
+		}
+		r.MissingGitIsUnset = true
+		if v, ok, err := r.Get(ctx, "bbkey.keyType"); v != "" || ok || err != nil {
+			t.Errorf("Get with git %q and MissingGitIsUnset: %q ok=%v err=%v, want unset", git, v, ok, err)
+		}
+		if b, ok, err := r.GetBool(ctx, "http.sslVerify"); b || ok || err != nil {
+			t.Errorf("GetBool with git %q and MissingGitIsUnset: %v ok=%v err=%v, want unset", git, b, ok, err)
+		}
+	}
+}
+
+// A git that runs and fails is not a missing git, nor is a missing
+// working directory.
+func TestGitThatFailsIsNotMissing(t *testing.T) {
+	git := testutil.RequireTool(t, "git")
+	r := &Reader{Git: git, Dir: filepath.Join(t.TempDir(), "gone"), MissingGitIsUnset: true}
+	if _, _, err := r.Get(context.Background(), "user.email"); err == nil || errors.Is(err, ErrGitNotFound) {
+		t.Errorf("missing working directory: err=%v, want an error other than ErrGitNotFound", err)
+	}
+	home := t.TempDir()
+	os.WriteFile(filepath.Join(home, ".gitconfig"), []byte("[broken\n"), 0o644)
+	r = &Reader{Git: git, Dir: home, Env: []string{"HOME=" + home, "GIT_CONFIG_NOSYSTEM=1"}, MissingGitIsUnset: true}
+	if _, _, err := r.Get(context.Background(), "user.email"); err == nil || errors.Is(err, ErrGitNotFound) {
+		t.Errorf("broken config: err=%v, want git's error", err)
 	}
 }

@@ -185,35 +185,6 @@ func CopyNew(src, dst string) error {
 	return WriteNew(dst, data, st.Mode().Perm())
 }
 
-// AppendLine appends one line to path, creating it with perm if missing and
-// adding a newline first when the file does not end with one. It never
-// rewrites what is already there.
-func AppendLine(path, line string, perm fs.FileMode) error {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, perm)
-	if err != nil {
-		return fmt.Errorf("cannot open %q: %w", path, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	prefix := ""
-	if st.Size() > 0 {
-		last := make([]byte, 1)
-		if _, err := f.ReadAt(last, st.Size()-1); err == nil && last[0] != '\n' {
-			prefix = "\n"
-		}
-	}
-	if _, err := f.WriteString(prefix + line + "\n"); err != nil {
-		return fmt.Errorf("cannot append to %q: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("cannot sync %q: %w", path, err)
-	}
-	return f.Close()
-}
-
 // LooseMode reports whether a private file is readable or writable by
 // group or others. On Windows modes say nothing about access, so it is false.
 func LooseMode(mode fs.FileMode) bool {

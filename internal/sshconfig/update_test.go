@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -185,7 +186,7 @@ func TestUpdateDamagedMarkersLeavesFileAlone(t *testing.T) {
 	if !errors.Is(err, ErrDamagedMarkers) || change != Unchanged {
 		t.Fatalf("Update = %v, %v; want ErrDamagedMarkers", change, err)
 	}
-	want := `cannot update "` + path + `": damaged git-bbkey markers: line 2 begins a block for "bb.example.com" that no END line closes`
+	want := `cannot update ` + strconv.Quote(path) + `: damaged git-bbkey markers: line 2 begins a block for "bb.example.com" that no END line closes`
 	if err.Error() != want {
 		t.Errorf("error = %q\nwant    %q", err, want)
 	}

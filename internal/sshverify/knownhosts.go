@@ -5,251 +5,324 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net"
+	"io"
+	"io/fs"
 	"os"
-	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
-	"github.com/skeema/knownhosts"
 	"golang.org/x/crypto/ssh"
-	xknownhosts "golang.org/x/crypto/ssh/knownhosts"
-
-	"github.com/git-bbkey/git-bbkey/internal/safefile"
 )
+
+// This file is the one known_hosts reader of git-bbkey (verify and doctor
+// use it). It reads files as OpenSSH does (hostfile.c, hostkeys_foreach):
+// a line OpenSSH would skip is dropped and reported by number, never
+// making the rest of the file unusable; markers, hashed names, patterns
+// with negation, "[host]:port" names and HostKeyAlias names mean what they
+// mean to ssh. Check (hostcheck.go) then decides as ssh's check_host_key.
+
+// Marker is the @-marker of a known_hosts line.
+type Marker int
+
+const (
+	MarkerNone          Marker = iota // a host key
+	MarkerCertAuthority               // @cert-authority: vouches for host certificates only
+	MarkerRevoked                     // @revoked: the key is refused, always
+)
+
+func (m Marker) String() string {
+	switch m {
+	case MarkerCertAuthority:
+		return "@cert-authority"
+	case MarkerRevoked:
+		return "@revoked"
+	}
+	return ""
+}
+
+// KnownHostEntry is one usable line of a known_hosts file.
+type KnownHostEntry struct {
+	File   string
+	Line   int // 1-based
+	Marker Marker
+	Hosts  string // the host field as written: patterns, or a hashed name
+	Key    ssh.PublicKey
+}
+
+// Where is "file:line".
+func (e KnownHostEntry) Where() string { return e.File + ":" + strconv.Itoa(e.Line) }
+
+// FileLine names a line of a file.
+type FileLine struct {
+	File string
+	Line int
+}
+
+func (l FileLine) String() string { return l.File + ":" + strconv.Itoa(l.Line) }
+
+// KnownHostsSpec is where a host's keys are looked up and pinned, as
+// OpenSSH computes it for the host (ssh -G).
+type KnownHostsSpec struct {
+	// UserFiles are read; a new key is appended to the first one.
+	// nil means the Options' KnownHostsFile; empty (not nil) means none.
+	UserFiles []string
+	// GlobalFiles are read only. nil means the Options' ExtraKnownHosts.
+	GlobalFiles []string
+	// Alias is HostKeyAlias: keys are looked up and pinned under this
+	// name instead of the host and port.
+	Alias string
+}
+
+// HostRef names a server the way known_hosts does.
+type HostRef struct {
+	Host  string
+	Port  int    // 22 when 0
+	Alias string // HostKeyAlias, when set
+}
+
+// Name is the name known_hosts has for the server: the alias when set,
+// else the host for port 22 and "[host]:port" for other ports, lowercase
+// as ssh writes it.
+func (h HostRef) Name() string {
+	if h.Alias != "" {
+		return asciiLower(h.Alias)
+	}
+	return hostPortName(h.Host, h.Port)
+}
+
+func hostPortName(host string, port int) string {
+	host = asciiLower(host)
+	if port == 0 || port == 22 {
+		return host
+	}
+	return "[" + host + "]:" + strconv.Itoa(port)
+}
 
 // KnownHostLine is the known_hosts line for key at host:port, without a
 // newline: "host type base64" for port 22, "[host]:port type base64"
-// otherwise (IPv6 hosts bracketed as OpenSSH writes them).
+// otherwise.
 func KnownHostLine(host string, port int, key ssh.PublicKey) string {
-	return knownhosts.Line([]string{net.JoinHostPort(host, strconv.Itoa(port))}, key)
+	return knownHostLine(hostPortName(host, port), key)
 }
 
-// maxKnownHostsLine keeps every line well below the 64 KiB bufio.Scanner
-// limit that makes both x/crypto and skeema/knownhosts reject a whole file.
-// The longest real entry (RSA 16384) is about 3 KiB.
-const maxKnownHostsLine = 32 << 10
-
-// sanitizeKnownHosts returns data with every line that
-// golang.org/x/crypto/ssh/knownhosts (and so skeema/knownhosts) would not
-// accept blanked out, keeping the line numbers. The libraries skip a bad
-// line only while the file has at least one good one, and fail on a line
-// longer than 64 KiB: a hand-edited or foreign file must not make every
-// other entry unusable.
-func sanitizeKnownHosts(data []byte) (clean []byte, dropped []int) {
-	lines := bytes.Split(data, []byte("\n"))
-	out := make([][]byte, len(lines))
-	for i, line := range lines {
-		if len(line) <= maxKnownHostsLine && validKnownHostsLine(bytes.TrimSuffix(line, []byte("\r"))) {
-			out[i] = line
-			continue
-		}
-		dropped = append(dropped, i+1)
-	}
-	return bytes.Join(out, []byte("\n")), dropped
+func knownHostLine(name string, key ssh.PublicKey) string {
+	return name + " " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key)))
 }
 
-// validKnownHostsLine follows x/crypto/ssh/knownhosts (hostKeyDB.parseLine,
-// newHashedHost, newHostnameMatcher) so exactly the lines it accepts are
-// kept; FuzzKnownHostsLine checks the two agree.
-func validKnownHostsLine(line []byte) bool {
-	line = bytes.Trim(line, " \t")
-	if len(line) == 0 || line[0] == '#' {
-		return true
-	}
-	marker := ""
-	if w, next := nextWord(line); w == "@cert-authority" || w == "@revoked" {
-		marker, line = w, next
-	}
-	host, rest := nextWord(line)
-	if len(host) > 0 && host[0] == '@' || len(rest) == 0 {
-		return false
-	}
-	wantType, rest := nextWord(rest)
-	if len(rest) == 0 {
-		return false
-	}
-	blob, _ := nextWord(rest)
-	raw, err := base64.StdEncoding.DecodeString(blob)
-	if err != nil {
-		return false
-	}
-	key, err := ssh.ParsePublicKey(raw)
-	if err != nil || key.Type() != wantType {
-		return false
-	}
-	if marker == "@revoked" {
-		return true
-	}
-	if host[0] == '|' {
-		parts := strings.Split(host, "|")
-		if len(parts) != 4 || parts[1] != "1" {
-			return false
-		}
-		for _, p := range parts[2:] {
-			if _, err := base64.StdEncoding.DecodeString(p); err != nil {
-				return false
-			}
-		}
-		return true
-	}
-	for _, p := range strings.Split(host, ",") {
-		if p == "" {
-			continue
-		}
-		p = strings.TrimPrefix(p, "!")
-		if p == "" {
-			return false
-		}
-		if p[0] == '[' {
-			if _, _, err := net.SplitHostPort(p); err != nil {
-				return false
-			}
-		}
-	}
-	return true
+// maxKnownHostsFile bounds what is read of one file.
+const maxKnownHostsFile = 64 << 20
+
+// KnownHosts is the content of a set of known_hosts files. It is safe for
+// concurrent use.
+type KnownHosts struct {
+	mu      sync.RWMutex
+	entries []KnownHostEntry
+	skipped []FileLine
 }
 
-func nextWord(line []byte) (string, []byte) {
-	i := bytes.IndexAny(line, "\t ")
-	if i == -1 {
-		return string(line), nil
-	}
-	return string(line[:i]), bytes.Trim(line[i:], " \t")
-}
-
-// knownHosts is the host key database for one Verify call: the user's
-// file (appended to) plus read-only extra files.
-type knownHosts struct {
-	file     string
-	db       *knownhosts.HostKeyDB
-	origName map[string]string // sanitized copy → the user's file name
-	skipped  []string          // "file:line" entries that were ignored
-
-	mu    sync.Mutex
-	added map[string]ssh.PublicKey // normalized address → key appended in this run
-}
-
-func loadKnownHosts(file string, extra []string) (*knownHosts, error) {
-	kh := &knownHosts{file: file, origName: map[string]string{}, added: map[string]ssh.PublicKey{}}
-	tmp, err := os.MkdirTemp("", "bbkey-known-hosts-")
-	if err != nil {
-		return nil, fmt.Errorf("prepare known_hosts: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	var copies []string
-	for i, name := range append([]string{file}, extra...) {
+// LoadKnownHosts reads files in order (user files, then global ones, as
+// ssh does). A missing file is no error; a file that cannot be read is.
+func LoadKnownHosts(files ...string) (*KnownHosts, error) {
+	kh := &KnownHosts{}
+	for _, name := range files {
 		if name == "" {
 			continue
 		}
-		data, err := os.ReadFile(name)
-		if errors.Is(err, os.ErrNotExist) {
+		data, err := readKnownHostsFile(name)
+		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read known hosts file: %w", err)
+			return nil, err
 		}
-		clean, dropped := sanitizeKnownHosts(data)
-		for _, n := range dropped {
-			kh.skipped = append(kh.skipped, fmt.Sprintf("%s:%d", name, n))
-		}
-		cp := filepath.Join(tmp, strconv.Itoa(i))
-		if err := os.WriteFile(cp, clean, 0o600); err != nil {
-			return nil, fmt.Errorf("prepare known_hosts: %w", err)
-		}
-		copies = append(copies, cp)
-		kh.origName[cp] = name
-	}
-	// NewDB reads the files completely before it returns.
-	kh.db, err = knownhosts.NewDB(copies...)
-	if err != nil {
-		return nil, fmt.Errorf("read known hosts: %w", err)
+		kh.parse(name, data)
 	}
 	return kh, nil
 }
 
-func (kh *knownHosts) name(copyName string) string {
-	if n, ok := kh.origName[copyName]; ok {
-		return n
+func readKnownHostsFile(name string) ([]byte, error) {
+	if name == os.DevNull {
+		return nil, nil // what ssh -G reports for "none"
 	}
-	return copyName
+	// O_NONBLOCK: opening a FIFO returns at once instead of waiting for a
+	// writer; it changes nothing for a regular file.
+	flags := os.O_RDONLY
+	if runtime.GOOS != "windows" {
+		flags |= syscall.O_NONBLOCK
+	}
+	f, err := os.OpenFile(name, flags, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot read known hosts file %q: %w", name, pathCause(err))
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("cannot read known hosts file %q: %w", name, pathCause(err))
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("cannot read known hosts file %q: not a regular file", name)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxKnownHostsFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read known hosts file %q: %w", name, pathCause(err))
+	}
+	if len(data) > maxKnownHostsFile {
+		return nil, fmt.Errorf("cannot read known hosts file %q: larger than %d MiB", name, maxKnownHostsFile>>20)
+	}
+	return data, nil
 }
 
-// algorithms is the HostKeyAlgorithms list for addr: the types known_hosts
-// has for it, so that a server with several host keys shows the one we
-// know (nil when the host is unknown: any algorithm).
-func (kh *knownHosts) algorithms(addr string) []string {
-	algos := kh.db.HostKeyAlgorithms(addr)
+// pathCause is the system's error inside a *fs.PathError (whose own text
+// repeats the path).
+func pathCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func (kh *KnownHosts) parse(file string, data []byte) {
+	lines := bytes.Split(data, []byte("\n"))
+	if len(lines[len(lines)-1]) == 0 {
+		lines = lines[:len(lines)-1] // the newline ends the last line
+	}
+	for i, line := range lines {
+		e, blank, ok := parseKnownHostsLine(line)
+		switch {
+		case blank:
+		case !ok:
+			kh.skipped = append(kh.skipped, FileLine{file, i + 1})
+		default:
+			e.File, e.Line = file, i+1
+			kh.entries = append(kh.entries, e)
+		}
+	}
+}
+
+// Skipped are the lines that were dropped because ssh would skip them.
+func (kh *KnownHosts) Skipped() []FileLine {
+	kh.mu.RLock()
+	defer kh.mu.RUnlock()
+	return append([]FileLine(nil), kh.skipped...)
+}
+
+// add records an entry appended during this run, so that later lookups
+// see it without reading the file again.
+func (kh *KnownHosts) add(e KnownHostEntry) {
 	kh.mu.Lock()
 	defer kh.mu.Unlock()
-	if k, ok := kh.added[knownhosts.Normalize(addr)]; ok && len(algos) == 0 {
-		if k.Type() == ssh.KeyAlgoRSA {
-			algos = append(algos, ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256)
-		}
-		algos = append(algos, k.Type())
-	}
-	return algos
+	kh.entries = append(kh.entries, e)
 }
 
-type hostKeyCheck int
+// parseKnownHostsLine parses one line as OpenSSH's hostkeys_foreach does:
+// blank for empty and comment lines, ok false for a line ssh skips.
+func parseKnownHostsLine(line []byte) (e KnownHostEntry, blank, ok bool) {
+	// OpenSSH handles the line as a C string: it ends at a NUL.
+	if i := bytes.IndexByte(line, 0); i >= 0 {
+		line = line[:i]
+	}
+	cp := string(bytes.TrimLeft(line, " \t"))
+	if cp == "" || cp[0] == '#' {
+		return e, true, false
+	}
+	marker, cp, ok := parseMarker(cp)
+	if !ok {
+		return e, false, false
+	}
+	host, rest := cutField(cp)
+	if host == "" || rest == "" || rest[0] == '#' {
+		return e, false, false
+	}
+	if host[0] == '|' {
+		if _, ok := parseHashedHost(host); !ok {
+			return e, false, false
+		}
+	}
+	key, ok := parseKnownHostsKey(rest)
+	if !ok {
+		return e, false, false
+	}
+	return KnownHostEntry{Marker: marker, Hosts: host, Key: key}, false, true
+}
 
-const (
-	hostKnown hostKeyCheck = iota
-	hostUnknown
-	hostChanged
-)
+// parseMarker follows OpenSSH's check_markers, quirks included: a marker
+// ends at the first space of the line (else the first tab), and only one
+// marker is allowed.
+func parseMarker(cp string) (Marker, string, bool) {
+	m := MarkerNone
+	for len(cp) > 0 && cp[0] == '@' {
+		if m != MarkerNone {
+			return m, cp, false
+		}
+		sp := strings.IndexByte(cp, ' ')
+		if sp < 0 {
+			sp = strings.IndexByte(cp, '\t')
+		}
+		if sp <= 1 || sp >= 32 {
+			return m, cp, false
+		}
+		switch cp[:sp] {
+		case "@cert-authority":
+			m = MarkerCertAuthority
+		case "@revoked":
+			m = MarkerRevoked
+		default:
+			return m, cp, false
+		}
+		cp = strings.TrimLeft(cp[sp:], " \t")
+	}
+	return m, cp, true
+}
 
-// check looks key up for addr ("host:port"). For a changed key, detail
-// names the known_hosts entries that disagree.
-func (kh *knownHosts) check(addr string, port int, key ssh.PublicKey) (result hostKeyCheck, detail string) {
-	// x/crypto insists on a TCP remote address even though it prefers the
-	// host name; a custom Dial (tests, proxies) may not give one.
-	placeholder := &net.TCPAddr{IP: net.IPv4zero, Port: port}
-	err := kh.db.HostKeyCallback()(addr, placeholder, key)
-	var keyErr *xknownhosts.KeyError
-	var revoked *xknownhosts.RevokedError
+// cutField splits at the first space or tab, dropping the blanks after it.
+func cutField(s string) (field, rest string) {
+	i := strings.IndexAny(s, " \t")
+	if i < 0 {
+		return s, ""
+	}
+	return s[:i], strings.TrimLeft(s[i:], " \t")
+}
+
+// parseKnownHostsKey reads "type base64 [comment]" as OpenSSH's sshkey_read
+// does: the type must name the key's type (an RSA key may also be named
+// by its signature algorithms), and the base64 may hold other blanks.
+func parseKnownHostsKey(s string) (ssh.PublicKey, bool) {
+	typ, rest := cutField(s)
+	if rest == "" {
+		return nil, false
+	}
+	blob, _ := cutField(rest)
+	raw, err := base64.StdEncoding.Strict().DecodeString(strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\v' || r == '\f' {
+			return -1
+		}
+		return r
+	}, blob))
+	if err != nil {
+		return nil, false
+	}
+	key, err := ssh.ParsePublicKey(raw)
+	if err != nil || !keyTypeNamed(typ, key.Type()) {
+		return nil, false
+	}
+	return key, true
+}
+
+func keyTypeNamed(name, keyType string) bool {
 	switch {
-	case err == nil:
-		return hostKnown, ""
-	case errors.As(err, &keyErr) && len(keyErr.Want) > 0:
-		var where []string
-		for _, w := range keyErr.Want {
-			where = append(where, fmt.Sprintf("%s:%d (%s %s)", kh.name(w.Filename), w.Line, w.Key.Type(), ssh.FingerprintSHA256(w.Key)))
-		}
-		return hostChanged, "known_hosts has " + strings.Join(where, ", ")
-	case errors.As(err, &keyErr):
-		kh.mu.Lock()
-		defer kh.mu.Unlock()
-		if k, ok := kh.added[knownhosts.Normalize(addr)]; ok {
-			if bytes.Equal(k.Marshal(), key.Marshal()) {
-				return hostKnown, ""
-			}
-			return hostChanged, fmt.Sprintf("this run accepted %s %s for it", k.Type(), ssh.FingerprintSHA256(k))
-		}
-		return hostUnknown, ""
-	case errors.As(err, &revoked):
-		return hostChanged, fmt.Sprintf("the key is marked @revoked in %s:%d", kh.name(revoked.Revoked.Filename), revoked.Revoked.Line)
-	default:
-		return hostChanged, err.Error()
+	case name == keyType:
+		return true
+	case keyType == ssh.KeyAlgoRSA:
+		return name == ssh.KeyAlgoRSASHA256 || name == ssh.KeyAlgoRSASHA512
+	case keyType == ssh.CertAlgoRSAv01:
+		return name == ssh.CertAlgoRSASHA256v01 || name == ssh.CertAlgoRSASHA512v01
 	}
-}
-
-// add appends the line for host:port to the user's known_hosts (created
-// 0644 if missing; the directory must exist), once per run.
-func (kh *knownHosts) add(host string, port int, key ssh.PublicKey) error {
-	addr := net.JoinHostPort(host, strconv.Itoa(port))
-	kh.mu.Lock()
-	defer kh.mu.Unlock()
-	if _, ok := kh.added[knownhosts.Normalize(addr)]; ok {
-		return nil
-	}
-	if kh.file == "" {
-		return errors.New("no known_hosts file to record the host key in")
-	}
-	if err := safefile.AppendLine(kh.file, KnownHostLine(host, port, key), 0o644); err != nil {
-		return err
-	}
-	kh.added[knownhosts.Normalize(addr)] = key
-	return nil
+	return false
 }

@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,12 +18,16 @@ type failure struct {
 	status  Status
 	msg     string
 	hostKey ssh.PublicKey
+	check   *HostKeyCheck
 }
 
 func (f *failure) fill(r *Result) {
 	r.Status, r.Message = f.status, f.msg
 	if f.hostKey != nil {
 		r.HostKey = f.hostKey
+	}
+	if f.check != nil {
+		r.HostCheck = f.check
 	}
 }
 
@@ -70,6 +71,7 @@ type conn struct {
 	client   *ssh.Client
 	fail     *failure
 	hostKey  ssh.PublicKey
+	check    *HostKeyCheck
 	capacity int // sessions we believe the server allows at once
 	inUse    int
 	closes   int // sessions of ours that have closed
@@ -268,11 +270,13 @@ func (p *pool) dial(ctx context.Context, c *conn) {
 		p.mu.Unlock()
 	}
 
-	dialer := v.opts.Dial
-	if dialer == nil {
-		dialer = (&net.Dialer{}).DialContext
+	ref, spec := v.hostRef(ep)
+	kh, err := v.knownHosts(spec)
+	if err != nil {
+		fail(&failure{status: StatusHostUnknown, msg: err.Error()})
+		return
 	}
-	netConn, err := dialer(ctx, "tcp", addr)
+	netConn, err := v.connect(ctx, ep)
 	if err != nil {
 		fail(classifyDialError(ctx, addr, err))
 		return
@@ -284,14 +288,13 @@ func (p *pool) dial(ctx context.Context, c *conn) {
 	stopClose := context.AfterFunc(ctx, func() { netConn.Close() })
 
 	var hostKeyFail *failure
-	algos := v.kh.algorithms(addr)
 	cfg := &ssh.ClientConfig{
 		User:              ep.user,
 		Auth:              []ssh.AuthMethod{ssh.PublicKeys(v.opts.Signer)},
-		HostKeyAlgorithms: algos,
+		HostKeyAlgorithms: kh.HostKeyAlgorithmsFrom(ref, hostKeyAlgorithms(ep)),
 		HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error {
 			c.hostKey = key
-			hostKeyFail = v.checkHostKey(ctx, ep, key)
+			c.check, hostKeyFail = v.checkHostKey(ctx, ep, key)
 			if hostKeyFail != nil {
 				return errors.New(hostKeyFail.msg)
 			}
@@ -312,7 +315,7 @@ func (p *pool) dial(ctx context.Context, c *conn) {
 				fail(&failure{status: StatusTimeout, msg: "interrupted before " + addr + " answered"})
 			}
 		default:
-			fail(v.classifyHandshakeError(ep, algos, err))
+			fail(v.classifyHandshakeError(ep, err, c.hostKey != nil && hostKeyFail == nil))
 		}
 		return
 	}
@@ -327,6 +330,26 @@ func (p *pool) dial(ctx context.Context, c *conn) {
 		client.Close()
 		c.fail = &failure{status: StatusTimeout, msg: "interrupted"}
 	}
+}
+
+func hostKeyAlgorithms(ep endpoint) []string {
+	if ep.settings == nil {
+		return nil
+	}
+	return ep.settings.HostKeyAlgorithms
+}
+
+// connect opens the byte stream to ep: its HostSettings.Dial (a proxy
+// path), else TCP to host:port.
+func (v *verifier) connect(ctx context.Context, ep endpoint) (net.Conn, error) {
+	if ep.settings != nil && ep.settings.Dial != nil {
+		return ep.settings.Dial(ctx)
+	}
+	dialer := v.opts.Dial
+	if dialer == nil {
+		dialer = (&net.Dialer{}).DialContext
+	}
+	return dialer(ctx, "tcp", addrOf(ep))
 }
 
 func (p *pool) anyClientLocked() bool {
@@ -360,110 +383,4 @@ func (v *verifier) closeAll() {
 		p.closeAll()
 	}
 	v.workers.Wait()
-}
-
-func classifyDialError(ctx context.Context, addr string, err error) *failure {
-	var netErr net.Error
-	var dnsErr *net.DNSError
-	switch {
-	case ctx.Err() != nil && timedOut(ctx), errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
-		return &failure{status: StatusTimeout, msg: fmt.Sprintf("connecting to %s timed out", addr)}
-	case ctx.Err() != nil:
-		return &failure{status: StatusTimeout, msg: "interrupted while connecting to " + addr}
-	case errors.As(err, &dnsErr):
-		return &failure{status: StatusUnreachable, msg: fmt.Sprintf("cannot resolve host %q: %v", dnsErr.Name, dnsErr.Err)}
-	default:
-		return &failure{status: StatusUnreachable, msg: fmt.Sprintf("cannot connect to %s: %v", addr, err)}
-	}
-}
-
-func (v *verifier) classifyHandshakeError(ep endpoint, algos []string, err error) *failure {
-	addr := addrOf(ep)
-	var algoErr *ssh.AlgorithmNegotiationError
-	switch {
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return &failure{status: StatusTimeout, msg: fmt.Sprintf("no answer from %s within %s (connect, handshake and commands)", addr, v.opts.Timeout)}
-	case strings.Contains(err.Error(), "unable to authenticate"):
-		return &failure{status: StatusKeyRejected, msg: fmt.Sprintf("permission denied (publickey): %s did not accept the key %s for user %q",
-			addr, ssh.FingerprintSHA256(v.opts.Signer.PublicKey()), ep.user)}
-	case errors.As(err, &algoErr) && algoErr.What == "host key" && len(algos) > 0:
-		return &failure{status: StatusHostMismatch, msg: fmt.Sprintf("the server at %s no longer offers a host key of the type known_hosts has for it (%s; it offers %s). "+
-			"Someone may be intercepting the connection, or the server's keys were replaced: %s; known_hosts was not changed",
-			addr, strings.Join(algos, ", "), strings.Join(algoErr.RequestedAlgorithms, ", "), checkAdvice(ep))}
-	case errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || strings.Contains(err.Error(), "connection reset"):
-		return &failure{status: StatusUnreachable, msg: fmt.Sprintf("%s closed the connection during the SSH handshake: %v", addr, err)}
-	default:
-		return &failure{status: StatusUnreachable, msg: fmt.Sprintf("SSH handshake with %s failed: %v", addr, err)}
-	}
-}
-
-func checkAdvice(ep endpoint) string {
-	return fmt.Sprintf("compare with the SSH host key fingerprint on Bitbucket's administration page (Server settings, SSH) "+
-		"or from `ssh-keyscan -p %d %s | ssh-keygen -lf -` run on a network you trust", ep.port, ep.host)
-}
-
-// checkHostKey returns nil when key may be used for ep, else the verdict.
-func (v *verifier) checkHostKey(ctx context.Context, ep endpoint, key ssh.PublicKey) *failure {
-	addr := addrOf(ep)
-	offered := key.Type() + " " + ssh.FingerprintSHA256(key)
-	result, detail := v.kh.check(addr, ep.port, key)
-	switch result {
-	case hostKnown:
-		return nil
-	case hostChanged:
-		return &failure{status: StatusHostMismatch, hostKey: key, msg: fmt.Sprintf(
-			"the host key of %s has changed: the server offered %s, but %s. "+
-				"Someone may be intercepting the connection (a man-in-the-middle attack), or the server's key was replaced: %s; known_hosts was not changed",
-			addr, offered, detail, checkAdvice(ep))}
-	}
-
-	v.promptMu.Lock()
-	defer v.promptMu.Unlock()
-	if f, decided := v.decisions[addr]; decided {
-		if f == nil {
-			// Accepted by another connection meanwhile: check against it.
-			if r, detail := v.kh.check(addr, ep.port, key); r != hostKnown {
-				return &failure{status: StatusHostMismatch, hostKey: key, msg: fmt.Sprintf("the host key of %s changed during this run: the server offered %s, %s", addr, offered, detail)}
-			}
-			return nil
-		}
-		return f
-	}
-	var verdict *failure
-	if v.opts.OnUnknownHost == nil {
-		verdict = &failure{status: StatusHostUnknown, hostKey: key, msg: fmt.Sprintf("the host key of %s (%s) is not in %s", addr, offered, v.knownHostsName())}
-	} else {
-		resume := v.clock.pause()
-		accept, reason, err := v.opts.OnUnknownHost(ctx, ep.host, ep.port, key)
-		resume()
-		switch {
-		case err != nil && errors.Is(err, ErrHostKeyMismatch):
-			verdict = &failure{status: StatusHostMismatch, hostKey: key, msg: fmt.Sprintf("the host key of %s (%s) was not accepted: %v; someone may be intercepting the connection: %s", addr, offered, err, checkAdvice(ep))}
-		case err != nil:
-			verdict = &failure{status: StatusHostUnknown, hostKey: key, msg: fmt.Sprintf("the host key of %s (%s) is unknown and could not be checked: %v", addr, offered, err)}
-		case !accept:
-			msg := fmt.Sprintf("the host key of %s (%s) is not in %s and was not accepted", addr, offered, v.knownHostsName())
-			if reason != "" {
-				msg += ": " + reason
-			}
-			verdict = &failure{status: StatusHostUnknown, hostKey: key, msg: msg}
-		default:
-			if err := v.kh.add(ep.host, ep.port, key); err != nil {
-				verdict = &failure{status: StatusHostUnknown, hostKey: key, msg: fmt.Sprintf("the host key of %s (%s) was accepted but not recorded: %v", addr, offered, err)}
-			} else {
-				v.mu.Lock()
-				v.added[addr] = true
-				v.mu.Unlock()
-			}
-		}
-	}
-	v.decisions[addr] = verdict
-	return verdict
-}
-
-func (v *verifier) knownHostsName() string {
-	if v.opts.KnownHostsFile == "" {
-		return "known_hosts"
-	}
-	return v.opts.KnownHostsFile
 }

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/git-bbkey/git-bbkey/internal/testutil"
 	"github.com/git-bbkey/git-bbkey/internal/testutil/sshdtest"
 )
@@ -96,7 +94,7 @@ func TestAgainstOpenSSH(t *testing.T) {
 	// a line OpenSSH itself then trusts (StrictHostKeyChecking=yes).
 	kh2 := filepath.Join(dir, "known_hosts2")
 	res = Verify(context.Background(), []Target{{URL: url}}, Options{Signer: good, KnownHostsFile: kh2, User: srv.LoginUser,
-		OnUnknownHost: func(context.Context, string, int, ssh.PublicKey) (bool, string, error) { return true, "", nil }})
+		HostKeyPolicy: &HostKeyPolicy{AcceptNew: true}})
 	wantStatus(t, res[0], StatusOK)
 	if !res[0].HostKeyAdded {
 		t.Error("HostKeyAdded not set")

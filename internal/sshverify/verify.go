@@ -3,105 +3,24 @@
 // exactly one key, runs whoami, reads the git-upload-pack (and optionally
 // git-receive-pack) ref advertisement, and reports a status per target.
 // Targets on the same host share SSH connections.
+//
+// It is also git-bbkey's one known_hosts reader (knownhosts.go,
+// hostmatch.go, hostcheck.go: files read, matched and judged as OpenSSH
+// does, for verify and doctor alike) and the home of the host-key policy
+// (policy.go: what to do about an unknown host) and of pinning (hostkey.go:
+// append once, under a lock, to the first user file).
 package sshverify
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"strings"
 	"sync"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/git-bbkey/git-bbkey/internal/gitremote"
 )
-
-// Target is one repository to verify. Either Host (with Port and Path) or
-// URL must be set; when Host is empty, URL is parsed.
-type Target struct {
-	Remote string // remote name; "" if given as a URL
-	URL    string
-	Host   string
-	Port   int    // 22 if 0
-	Path   string // as sent to git-upload-pack: "/proj/repo.git"
-	// HostOnly checks the host key, the authentication and whoami, and
-	// reads no repository (Path is then not needed).
-	HostOnly bool
-	// Push is where Options.Write opens git-receive-pack when that is not
-	// the target itself (a remote whose pushes go elsewhere); nil: here.
-	Push *Target
-}
-
-// Status is the outcome of one target (the values of the CLI contract).
-type Status string
-
-const (
-	StatusOK            Status = "ok"
-	StatusKeyRejected   Status = "key-rejected"
-	StatusHostUnknown   Status = "host-unknown"
-	StatusHostMismatch  Status = "host-mismatch"
-	StatusUnreachable   Status = "unreachable"
-	StatusTimeout       Status = "timeout"
-	StatusRepoNotFound  Status = "repo-not-found"
-	StatusNoWriteAccess Status = "no-write-access"
-	StatusBadURL        Status = "bad-url"
-	StatusKeyError      Status = "key-error"
-)
-
-// Result is the outcome for one Target.
-type Result struct {
-	Target  Target
-	Status  Status
-	User    string // whoami; "" when the server did not say
-	Refs    *int   // refs advertised by git-upload-pack; nil if not read
-	Write   *bool  // nil unless Options.Write
-	Message string
-	Elapsed time.Duration
-	// HostKeyAdded is set on every result for a host whose key was
-	// appended to known_hosts during this call.
-	HostKeyAdded bool
-	HostKey      ssh.PublicKey // the key the server presented, if it got that far
-}
-
-// ErrHostKeyMismatch may be returned (wrapped) by OnUnknownHost to report
-// that the key contradicts a trusted source (e.g. the fingerprint in
-// Bitbucket's settings): the target becomes host-mismatch instead of
-// host-unknown.
-var ErrHostKeyMismatch = errors.New("host key does not match")
-
-// Options configures Verify.
-type Options struct {
-	// Signer is the only key offered, nothing else.
-	Signer ssh.Signer
-	// KnownHostsFile is the user's known_hosts: read, and appended to
-	// (never rewritten) when a new host key is accepted; created 0644 if
-	// missing (its directory must exist).
-	KnownHostsFile string
-	// ExtraKnownHosts are read-only files (e.g. /etc/ssh/ssh_known_hosts);
-	// missing ones are ignored.
-	ExtraKnownHosts []string
-	// OnUnknownHost decides about a host that known_hosts does not know.
-	// nil means host-unknown. Calls are serialized and made at most once
-	// per host:port; target timeouts stand still while it runs.
-	OnUnknownHost func(ctx context.Context, host string, port int, key ssh.PublicKey) (accept bool, reason string, err error)
-	// Write also opens git-receive-pack (and closes it without pushing).
-	Write bool
-	// Timeout per target: connect, handshake and commands. Default 15s.
-	Timeout time.Duration
-	// MaxSessionsPerConn is the number of concurrent channels per SSH
-	// connection (OpenSSH's MaxSessions). Default 10. A channel the server
-	// refuses is retried on another connection to that host.
-	MaxSessionsPerConn int
-	// User is the SSH user; default the URL's user, else "git".
-	User string
-	// Dial replaces net.Dialer.DialContext (tests, proxies).
-	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
-}
 
 const (
 	defaultTimeout     = 15 * time.Second
@@ -133,16 +52,8 @@ func Verify(ctx context.Context, targets []Target, opts Options) []Result {
 		}
 		return results
 	}
-	kh, err := loadKnownHosts(opts.KnownHostsFile, opts.ExtraKnownHosts)
-	if err != nil {
-		for i := range results {
-			results[i].Status = StatusHostUnknown
-			results[i].Message = err.Error()
-		}
-		return results
-	}
-	v := &verifier{opts: opts, kh: kh, clock: newPauseClock(), pools: map[endpoint]*pool{},
-		decisions: map[string]*failure{}, added: map[string]bool{}}
+	v := &verifier{opts: opts, clock: newPauseClock(), pools: map[endpoint]*pool{},
+		dbs: map[string]*knownHostsDB{}, decisions: map[pinKey]*decision{}}
 	v.perEndpoint = map[endpoint]int{}
 	for _, t := range targets {
 		if ep, _, err := v.resolve(t); err == nil {
@@ -163,12 +74,13 @@ func Verify(ctx context.Context, targets []Target, opts Options) []Result {
 		if results[i].Status == "" {
 			continue
 		}
-		if ep, _, err := v.resolve(results[i].Target); err == nil && v.hostAdded(ep) {
-			results[i].HostKeyAdded = true
-		}
+		eps := []Target{results[i].Target}
 		if push := results[i].Target.Push; push != nil && opts.Write {
-			if ep, _, err := v.resolve(*push); err == nil && v.hostAdded(ep) {
-				results[i].HostKeyAdded = true
+			eps = append(eps, *push)
+		}
+		for _, t := range eps {
+			if ep, _, err := v.resolve(t); err == nil {
+				v.attachPins(&results[i], ep)
 			}
 		}
 	}
@@ -179,27 +91,32 @@ type verifier struct {
 	opts Options
 	// perEndpoint counts the targets on each endpoint, set before any runs.
 	perEndpoint map[endpoint]int
-	kh          *knownHosts
 	clock       *pauseClock
-	promptMu    sync.Mutex // one OnUnknownHost at a time
 
-	decisions map[string]*failure // host:port → nil (accepted) or the rejection; under promptMu
+	// promptMu serializes host key decisions; decisions holds them.
+	promptMu  sync.Mutex
+	decisions map[pinKey]*decision
 
 	mu      sync.Mutex
 	pools   map[endpoint]*pool
-	added   map[string]bool // host:port whose key was appended in this run
+	dbs     map[string]*knownHostsDB // by the files read
 	workers sync.WaitGroup
 }
 
+// endpoint is what connections are shared by.
 type endpoint struct {
-	host string
-	port int
-	user string
+	host     string
+	port     int
+	user     string
+	settings *HostSettings
 }
 
 // resolve fills in host, port, path and user of a target.
 func (v *verifier) resolve(t Target) (ep endpoint, path string, err error) {
-	ep = endpoint{host: t.Host, port: t.Port, user: v.opts.User}
+	ep = endpoint{host: t.Host, port: t.Port, user: t.User, settings: t.Settings}
+	if ep.user == "" {
+		ep.user = v.opts.User
+	}
 	path = t.Path
 	var urlUser string
 	if t.URL != "" {
@@ -250,12 +167,6 @@ func (v *verifier) poolFor(ep endpoint) *pool {
 		v.pools[ep] = p
 	}
 	return p
-}
-
-func (v *verifier) hostAdded(ep endpoint) bool {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.added[addrOf(ep)]
 }
 
 func (v *verifier) verifyTarget(parent context.Context, t Target) (res Result) {
@@ -319,7 +230,7 @@ func (v *verifier) run(ctx context.Context, p *pool, ep endpoint, path string, t
 		}
 	}
 	defer release()
-	res.HostKey = l.c.hostKey
+	res.HostKey, res.HostCheck = l.c.hostKey, l.c.check
 
 	// whoami is Bitbucket's: it names the key's owner. Anything else
 	// (no such command, an error) just leaves User empty. The answer is
@@ -458,68 +369,4 @@ func (v *verifier) run(ctx context.Context, p *pool, ep endpoint, path string, t
 	}
 	res.Message = fmt.Sprintf("%s on %s; %s to %s (%d refs)%s", who, addrOf(ep), access, path, refs, pushNote)
 	return res
-}
-
-// advertisement runs git-upload-pack or git-receive-pack, reads the ref
-// advertisement, then sends a flush-pkt and closes stdin so the server
-// ends without a transfer. On failure msg is the server's explanation.
-func (l *lease) advertisement(ctx context.Context, cmd string) (refs int, msg string, err error) {
-	stderr := &limitedBuffer{max: maxOutput}
-	err = l.withSession(ctx, func(s *ssh.Session) error {
-		stdin, err := s.StdinPipe()
-		if err != nil {
-			return err
-		}
-		stdout, err := s.StdoutPipe()
-		if err != nil {
-			return err
-		}
-		s.Stderr = stderr
-		if err := s.Start(cmd); err != nil {
-			return err
-		}
-		refs, err = readAdvertisement(bufio.NewReader(stdout))
-		if err == nil {
-			_, _ = io.WriteString(stdin, "0000")
-		}
-		stdin.Close()
-		waitErr := s.Wait()
-		if err == nil {
-			return nil
-		}
-		var remote *errRemote
-		if errors.As(err, &remote) {
-			msg = remote.msg
-			return err
-		}
-		msg = strings.TrimSpace(stderr.String())
-		if msg == "" && waitErr != nil {
-			msg = waitErr.Error()
-		}
-		if msg == "" {
-			msg = err.Error()
-		}
-		if errors.Is(err, io.EOF) && msg == err.Error() {
-			msg = "the server closed the command without a ref advertisement"
-		}
-		return err
-	})
-	if err != nil && msg == "" {
-		msg = err.Error()
-	}
-	return refs, msg, err
-}
-
-// run executes a command and returns its (bounded) stdout.
-func (l *lease) run(ctx context.Context, cmd string, stdin io.Reader) (stdout, stderr string, err error) {
-	out := &limitedBuffer{max: maxOutput}
-	errOut := &limitedBuffer{max: maxOutput}
-	err = l.withSession(ctx, func(s *ssh.Session) error {
-		s.Stdin, s.Stdout, s.Stderr = stdin, out, errOut
-		return s.Run(cmd)
-	})
-	if err != nil {
-		return "", "", err
-	}
-	return out.String(), errOut.String(), nil
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -157,13 +158,13 @@ func TestUnknownHostAccepted(t *testing.T) {
 	writeFile(t, kh, before)
 	var calls atomic.Int32
 	opts := Options{Signer: key, KnownHostsFile: kh, MaxSessionsPerConn: 1,
-		OnUnknownHost: func(_ context.Context, host string, port int, k ssh.PublicKey) (bool, string, error) {
+		HostKeyPolicy: &HostKeyPolicy{Confirm: func(_ context.Context, u UnknownHost) (bool, error) {
 			calls.Add(1)
-			if host != srv.host || port != srv.port || !bytes.Equal(k.Marshal(), srv.hostSigners[0].PublicKey().Marshal()) {
-				t.Errorf("OnUnknownHost(%q, %d, %s)", host, port, ssh.FingerprintSHA256(k))
+			if u.Host.Host != srv.host || u.Host.Port != srv.port || !bytes.Equal(u.Key.Marshal(), srv.hostSigners[0].PublicKey().Marshal()) {
+				t.Errorf("Confirm(%+v, %s)", u.Host, ssh.FingerprintSHA256(u.Key))
 			}
-			return true, "", nil
-		}}
+			return true, nil
+		}}}
 	// Three targets over several connections (one session each): one
 	// question, one line.
 	targets := []Target{{URL: srv.url("/proj/repo.git")}, {URL: srv.url("/proj/other.git")}, {Host: srv.host, Port: srv.port, Path: "/proj/repo.git"}}
@@ -175,7 +176,7 @@ func TestUnknownHostAccepted(t *testing.T) {
 		}
 	}
 	if calls.Load() != 1 {
-		t.Errorf("OnUnknownHost called %d times, want 1", calls.Load())
+		t.Errorf("Confirm called %d times, want 1", calls.Load())
 	}
 	want := before + "\n" + KnownHostLine(srv.host, srv.port, srv.hostSigners[0].PublicKey()) + "\n"
 	if got := readFile(t, kh); got != want {
@@ -193,14 +194,13 @@ func TestUnknownHostAccepted(t *testing.T) {
 func TestUnknownHostCreatesFile(t *testing.T) {
 	srv, key, _ := fixture(t)
 	kh := filepath.Join(t.TempDir(), "known_hosts")
-	r := one(t, srv, "/proj/repo.git", Options{Signer: key, KnownHostsFile: kh,
-		OnUnknownHost: func(context.Context, string, int, ssh.PublicKey) (bool, string, error) { return true, "", nil }})
+	r := one(t, srv, "/proj/repo.git", Options{Signer: key, KnownHostsFile: kh, HostKeyPolicy: &HostKeyPolicy{AcceptNew: true}})
 	wantStatus(t, r, StatusOK)
 	st, err := os.Stat(kh)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Mode().Perm() != 0o644&^currentUmask() {
+	if runtime.GOOS != "windows" && st.Mode().Perm() != 0o644 {
 		t.Errorf("new known_hosts mode %v", st.Mode().Perm())
 	}
 	if got := readFile(t, kh); got != KnownHostLine(srv.host, srv.port, srv.hostSigners[0].PublicKey())+"\n" {
@@ -209,20 +209,6 @@ func TestUnknownHostCreatesFile(t *testing.T) {
 	if !strings.HasPrefix(readFile(t, kh), fmt.Sprintf("[127.0.0.1]:%d ssh-ed25519 ", srv.port)) {
 		t.Errorf("known_hosts entry not in [host]:port form: %q", readFile(t, kh))
 	}
-}
-
-func currentUmask() os.FileMode {
-	dir, err := os.MkdirTemp("", "umask")
-	if err != nil {
-		return 0o022
-	}
-	defer os.RemoveAll(dir)
-	f := filepath.Join(dir, "f")
-	if err := os.WriteFile(f, nil, 0o777); err != nil {
-		return 0o022
-	}
-	st, _ := os.Stat(f)
-	return 0o777 &^ st.Mode().Perm()
 }
 
 func TestUnknownHostRejected(t *testing.T) {
@@ -237,19 +223,20 @@ func TestUnknownHostRejected(t *testing.T) {
 	}
 
 	r = one(t, srv, "/proj/repo.git", Options{Signer: key, KnownHostsFile: kh,
-		OnUnknownHost: func(context.Context, string, int, ssh.PublicKey) (bool, string, error) {
-			return false, "declined at the prompt", nil
-		}})
+		HostKeyPolicy: &HostKeyPolicy{Confirm: func(context.Context, UnknownHost) (bool, error) { return false, nil }}})
 	wantStatus(t, r, StatusHostUnknown)
-	if !strings.Contains(r.Message, "declined at the prompt") {
-		t.Errorf("message %q lacks the reason", r.Message)
+	if !strings.Contains(r.Message, "not accepted on the terminal") || len(r.Pins) != 1 || r.Pins[0].Decision.Reason != ReasonDeclined {
+		t.Errorf("message %q, pins %+v: want the decline", r.Message, r.Pins)
 	}
 
 	r = one(t, srv, "/proj/repo.git", Options{Signer: key, KnownHostsFile: kh,
-		OnUnknownHost: func(context.Context, string, int, ssh.PublicKey) (bool, string, error) {
-			return false, "", fmt.Errorf("bitbucket says SHA256:other: %w", ErrHostKeyMismatch)
-		}})
+		HostKeyPolicy: &HostKeyPolicy{AcceptNew: true, Published: func(context.Context, string, int) (Published, error) {
+			return Published{Server: "https://bb.example.com", Fingerprint: "SHA256:other", Trusted: true}, nil
+		}}})
 	wantStatus(t, r, StatusHostMismatch)
+	if !strings.Contains(r.Message, "https://bb.example.com publishes SHA256:other") || r.Pins[0].Decision.Reason != ReasonPublishedMismatch {
+		t.Errorf("message %q, pins %+v", r.Message, r.Pins)
+	}
 
 	if got := readFile(t, kh); got != content {
 		t.Errorf("known_hosts changed to %q", got)
@@ -263,10 +250,10 @@ func TestHostKeyChanged(t *testing.T) {
 	writeFile(t, kh, content)
 	asked := false
 	r := one(t, srv, "/proj/repo.git", Options{Signer: key, KnownHostsFile: kh,
-		OnUnknownHost: func(context.Context, string, int, ssh.PublicKey) (bool, string, error) {
+		HostKeyPolicy: &HostKeyPolicy{Confirm: func(context.Context, UnknownHost) (bool, error) {
 			asked = true
-			return true, "", nil
-		}})
+			return true, nil
+		}}})
 	wantStatus(t, r, StatusHostMismatch)
 	for _, want := range []string{"changed", "intercepting", "ssh-keyscan", ssh.FingerprintSHA256(impostor.PublicKey()), kh + ":2"} {
 		if !strings.Contains(r.Message, want) {
@@ -274,7 +261,7 @@ func TestHostKeyChanged(t *testing.T) {
 		}
 	}
 	if asked {
-		t.Error("OnUnknownHost was asked about a changed key")
+		t.Error("the policy was asked about a changed key")
 	}
 	if got := readFile(t, kh); got != content {
 		t.Errorf("known_hosts changed to %q", got)
@@ -311,10 +298,10 @@ func TestTimeoutPausedWhileAsking(t *testing.T) {
 	srv, key, _ := fixture(t)
 	kh := filepath.Join(t.TempDir(), "known_hosts")
 	r := one(t, srv, "/proj/repo.git", Options{Signer: key, KnownHostsFile: kh, Timeout: 300 * time.Millisecond,
-		OnUnknownHost: func(context.Context, string, int, ssh.PublicKey) (bool, string, error) {
+		HostKeyPolicy: &HostKeyPolicy{Confirm: func(context.Context, UnknownHost) (bool, error) {
 			time.Sleep(600 * time.Millisecond)
-			return true, "", nil
-		}})
+			return true, nil
+		}}})
 	wantStatus(t, r, StatusOK)
 }
 

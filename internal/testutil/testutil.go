@@ -4,6 +4,7 @@ package testutil
 import (
 	"os"
 	"os/exec"
+	"runtime"
 	"testing"
 )
 
@@ -21,16 +22,21 @@ func RequireTool(t testing.TB, name string) string {
 	if err == nil {
 		return path
 	}
-	// sshd usually lives outside a normal user's PATH.
+	// sshd usually lives outside a normal user's PATH. (Not on Windows,
+	// where under Wine /usr/sbin would find Linux programs.)
 	for _, dir := range []string{"/usr/sbin", "/usr/local/sbin", "/sbin"} {
 		p := dir + "/" + name
-		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+		if st, err := os.Stat(p); runtime.GOOS != "windows" && err == nil && !st.IsDir() {
 			return p
 		}
 	}
 	if os.Getenv(RequireEnv) == "1" {
 		t.Fatalf("required tool %q is not installed (%s=1)", name, RequireEnv)
 	}
-	t.Skipf("skipping: %q is not installed (install it, or set %s=1 to make this a failure)", name, RequireEnv)
+	where := ""
+	if runtime.GOOS == "windows" {
+		where = " as a Windows program"
+	}
+	t.Skipf("skipping: %q is not installed%s (install it, or set %s=1 to make this a failure)", name, where, RequireEnv)
 	return ""
 }
