@@ -53,7 +53,6 @@ func TestTerminalScripts(t *testing.T) {
 	}
 	p.Cmds["ptyexec"] = cmdPTYExec
 	p.Cmds["blackhole"] = cmdBlackhole
-	p.Cmds["bbdelay"] = cmdBBDelay
 	testscript.Run(t, p)
 }
 
@@ -294,7 +293,8 @@ func (s *screenBuffer) waitFor(re *regexp.Regexp, from int, limit time.Duration,
 type blackholeKey struct{}
 
 // blackhole is a TCP listener that accepts connections and never answers:
-// a server that hangs during the SSH handshake.
+// an SSH server that hangs in the handshake, a Bitbucket that never
+// answers a REST call.
 type blackhole struct {
 	mu       sync.Mutex
 	accepted chan struct{}
@@ -348,14 +348,4 @@ func cmdBlackhole(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	})
 	ts.Setenv(args[0], l.Addr().String())
-}
-
-// bbdelay DURATION: the sandbox answers every REST call after DURATION.
-func cmdBBDelay(ts *testscript.TestScript, neg bool, args []string) {
-	if len(args) != 1 {
-		ts.Fatalf("usage: bbdelay DURATION")
-	}
-	d, err := time.ParseDuration(args[0])
-	ts.Check(err)
-	sandboxOf(ts).SetDelay(d)
 }

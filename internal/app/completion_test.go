@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -168,29 +169,36 @@ func shellWords(want []string) []string {
 }
 
 // zshCapture drives an interactive zsh on a pseudo-terminal of zsh's own
-// (zpty): for each line it presses TAB and records every candidate the
-// completion functions add (a wrapper around compadd prints them).
+// (zpty): for each line it presses TAB, and a wrapper around compadd prints
+// every candidate the completion functions add, tagged with the line's
+// number (set as $__case before the line is typed), so that output arriving
+// late is never taken for the next line's. The end is a marker printed
+// after the last line was handled.
 const zshCapture = `zmodload zsh/zpty
 dir=$1; shift
 zpty z zsh -f -i
 zpty -w z "PS1=''; RPS1=''; fpath=($dir \$fpath); autoload -Uz compinit; compinit -u -D; setopt nobeep"
 zpty -w z "zstyle ':completion:*:*:git:*' user-commands bbkey:'SSH keys for Bitbucket'"
-zpty -w z 'compadd () { local -a __m; builtin compadd -O __m "$@"; local m; for m in $__m; print -r -- "MATCH<$m>" >/dev/tty; builtin compadd "$@" }'
-zpty -w z "bindkey '^I' complete-word; print -r -- READY-MARK"
-zpty -r z line '*READY-MARK*'
-zpty -r z line '*READY-MARK*'
+zpty -w z 'compadd () { local -a __m; builtin compadd -O __m "$@"; local m; for m in $__m; print -r -- "MATCH<$__case|$m>" >/dev/tty; builtin compadd "$@" }'
+zpty -w z "bindkey '^I' complete-word"
+zpty -w z 'zle-line-init() { print -rn -- "<READY-$__case>" >/dev/tty }; zle -N zle-line-init'
+# zsh drops what was typed ahead when it sets the terminal up for the next
+# line, so each line is typed only once the line editor says it is ready
+# (zle-line-init) after the command that numbers it.
+out=
+integer n=0
 for l in "$@"; do
-	zpty -n -w z "$l"$'\t'
-	out=; integer quiet=0
-	while (( quiet < 10 )); do
-		if zpty -r -t z chunk; then out+=$chunk; quiet=0; else sleep 0.05; (( quiet++ )); fi
-	done
-	print -r -- "${(M)${(f)out}:#*MATCH<*}"
-	print -r -- "--end--"
-	zpty -n -w z $'\C-u'
-	zpty -r -t z chunk
+	(( n++ ))
+	zpty -w z "__case=$n"
+	zpty -r z chunk "*<READY-$n>*"
+	out+=$chunk
+	zpty -n -w z "$l"$'\t'$'\C-u'
 done
+zpty -w z 'print -r -- ALL-DONE-$((6*7))'
+zpty -r z chunk '*ALL-DONE-42*'
+out+=$chunk
 zpty -d z
+print -r -- "$out"
 `
 
 func TestZshCompletion(t *testing.T) {
@@ -208,18 +216,19 @@ func TestZshCompletion(t *testing.T) {
 	if err != nil {
 		t.Fatalf("zsh: %v\n%s", err, out)
 	}
-	results := strings.Split(strings.ReplaceAll(out, "\r", ""), "--end--\n")
-	for i, tc := range completionCases {
-		var got []string
-		if i < len(results) {
-			for _, m := range strings.Split(results[i], "MATCH<")[1:] {
-				got = append(got, m[:strings.Index(m, ">")])
-			}
+	got := map[int][]string{}
+	for _, m := range strings.Split(strings.ReplaceAll(out, "\r", ""), "MATCH<")[1:] {
+		n, match, ok := strings.Cut(m[:max(strings.Index(m, ">"), 0)], "|")
+		if i, err := strconv.Atoi(n); ok && err == nil {
+			got[i-1] = append(got[i-1], match)
 		}
-		slices.Sort(got)
-		got = slices.Compact(got) // _describe adds its matches twice
-		if want := shellWords(tc.want); !slices.Equal(got, want) {
-			t.Errorf("%q: zsh offers %q, want %q", tc.line, got, want)
+	}
+	for i, tc := range completionCases {
+		offered := got[i]
+		slices.Sort(offered)
+		offered = slices.Compact(offered) // _describe adds its matches twice
+		if want := shellWords(tc.want); !slices.Equal(offered, want) {
+			t.Errorf("%q: zsh offers %q, want %q", tc.line, offered, want)
 		}
 	}
 }
