@@ -13,8 +13,14 @@ require (
 	golang.org/x/term v0.48.0
 )
 
-// Test-only: testscript runs the end-to-end scripts in git-bbkey/testdata.
-require github.com/rogpeppe/go-internal v1.16.0
+// Test-only: testscript runs the end-to-end scripts in git-bbkey/testdata;
+// creack/pty gives the prompt tests a pseudo-terminal they can type on after
+// the prompt is shown (testscript's ttyin types everything at once, before
+// the terminal is in raw mode, so Ctrl-C would never reach a prompt as a key).
+require (
+	github.com/creack/pty v1.1.24
+	github.com/rogpeppe/go-internal v1.16.0
+)
 
 require (
 	dario.cat/mergo v1.0.0 // indirect

@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"syscall"
 
 	"github.com/git-bbkey/git-bbkey/internal/app"
 )
@@ -14,8 +15,16 @@ import (
 var version string
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	code := app.Main(ctx, os.Args, app.SystemEnv(version))
-	stop()
-	os.Exit(code)
+	os.Exit(run())
+}
+
+// run is the program, with Ctrl-C (SIGINT), SIGTERM and a closed terminal
+// (SIGHUP) turned into the end of the run's context: the command stops,
+// restores the terminal and exits 130. After the first signal the defaults
+// are back, so a second Ctrl-C ends a stuck run at once.
+func run() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	context.AfterFunc(ctx, stop)
+	return app.Main(ctx, os.Args, app.SystemEnv(version))
 }

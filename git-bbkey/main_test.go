@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,14 +11,14 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/git-bbkey/git-bbkey/internal/app"
 	"github.com/git-bbkey/git-bbkey/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"git-bbkey": func() {
-			os.Exit(app.Main(context.Background(), os.Args, app.SystemEnv("test")))
+			version = "test"
+			os.Exit(run())
 		},
 	})
 }

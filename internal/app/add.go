@@ -24,7 +24,6 @@ type addOptions struct {
 }
 
 func addCommand(env *Env) *cli.Command {
-	maxArgs["add"] = 1
 	return &cli.Command{
 		Name:      "add",
 		Usage:     "register a public key with Bitbucket (SSH user key, or access key with --repo/--project)",

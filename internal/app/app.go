@@ -5,21 +5,39 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/git-bbkey/git-bbkey/internal/prompt"
+	"github.com/git-bbkey/git-bbkey/internal/termtext"
 )
 
 // Main runs the program with args (args[0] is the program name) and
-// returns the exit code.
+// returns the exit code. When ctx ends (SIGINT, SIGTERM, SIGHUP) or a person
+// presses Ctrl-C or Ctrl-D at a prompt, the command's output stops there,
+// and the run ends with exit 130 and one line saying so.
 func Main(ctx context.Context, args []string, env *Env) int {
-	a := newApp(env)
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	run := env.forRun(ctx, stop)
+	a := newApp(run)
 	err := a.RunContext(ctx, reorderArgs(a, args))
-	return report(env.Stderr, err)
+	run.ui.status.Clear()
+	if ctx.Err() != nil { // whatever error the stop caused on its way up
+		if err = context.Cause(ctx); !errors.Is(err, prompt.ErrCancelled) {
+			err = prompt.ErrInterrupted
+		}
+	}
+	return reportIn(env.Stderr, err, run.ui.stderrPalettes())
 }
+
+// The positional arguments a command takes, declared with it in newApp.
+const anyArgs = -1
 
 func newApp(env *Env) *cli.App {
 	a := &cli.App{
@@ -31,45 +49,107 @@ func newApp(env *Env) *cli.App {
 			"it checks ~/.ssh for existing keys, backs old keys up to ~/.ssh/key_backup, generates a new key " +
 			"with your git user.email as its comment, registers it with Bitbucket as an SSH user key or an " +
 			"SSH access key, pins the server's host key, and proves over SSH that the key works against your " +
-			"repository's remote.\n\nExit status: 0 success, 1 the operation (or a verification) failed, 2 usage error.",
-		Version:                env.Version,
-		Reader:                 env.Stdin,
-		Writer:                 env.Stdout,
-		ErrWriter:              env.Stderr,
-		HideHelpCommand:        false,
-		EnableBashCompletion:   false,
-		ExitErrHandler:         func(*cli.Context, error) {}, // Main reports and exits, never urfave
-		OnUsageError:           onUsageError,
-		UseShortOptionHandling: false,
+			"repository's remote.\n\nExit status: 0 success, 1 the operation (or a verification) failed, 2 usage error, " +
+			"130 interrupted (Ctrl-C, SIGTERM, a closed terminal, or Ctrl-D at a prompt).",
+		Version:              env.Version,
+		HideVersion:          true, // our own --version: -v is git's verbose, not the version
+		Reader:               env.Stdin,
+		Writer:               env.Stdout,
+		ErrWriter:            env.Stderr,
+		EnableBashCompletion: false,
+		ExitErrHandler:       func(*cli.Context, error) {}, // Main reports and exits, never urfave
+		OnUsageError:         onUsageError,
+		Flags:                []cli.Flag{&cli.BoolFlag{Name: "version", Usage: "print the version", DisableDefaultText: true}},
 		Commands: []*cli.Command{
-			listCommand(env),
-			backupCommand(env),
-			generateCommand(env),
-			addCommand(env),
-			removeCommand(env),
-			verifyCommand(env),
-			doctorCommand(env),
-			setupCommand(env),
-			rotateCommand(env),
+			takesArgs(0, listCommand(env)),
+			takesArgs(0, backupCommand(env)),
+			takesArgs(0, generateCommand(env)),
+			takesArgs(1, addCommand(env)),
+			takesArgs(1, removeCommand(env)),
+			takesArgs(anyArgs, verifyCommand(env)),
+			takesArgs(0, doctorCommand(env)),
+			takesArgs(0, setupCommand(env)),
+			takesArgs(0, rotateCommand(env)),
+			takesArgs(1, completeCommand(env)),
+		},
+		Before: func(c *cli.Context) error {
+			// `git bbkey help nosuch` is a usage error, as `git help nosuch` fails.
+			if first := c.Args().First(); (first == "help" || first == "h") && c.NArg() > 1 &&
+				c.App.Command(c.Args().Get(1)) == nil {
+				return unknownCommand(c.App, c.Args().Get(1))
+			}
+			return nil
 		},
 		Action: func(c *cli.Context) error {
+			if c.Bool("version") {
+				_, err := fmt.Fprintf(c.App.Writer, "git-bbkey version %s\n", c.App.Version)
+				return err
+			}
 			if c.NArg() > 0 {
-				return usageError(fmt.Sprintf("%q is not a git bbkey command", c.Args().First()),
-					"run 'git bbkey -h' to see the commands")
+				return unknownCommand(c.App, c.Args().First())
 			}
 			return cli.ShowAppHelp(c)
 		},
 	}
-	cli.VersionPrinter = func(c *cli.Context) {
-		fmt.Fprintf(c.App.Writer, "git-bbkey version %s\n", c.App.Version)
-	}
 	for _, cmd := range a.Commands {
 		cmd.OnUsageError = onUsageError
-		if cmd.Before == nil {
-			cmd.Before = checkArgCount
+		for i, f := range cmd.Flags {
+			switch f := f.(type) {
+			case *cli.DurationFlag:
+				cmd.Flags[i] = durationFlag(f)
+			case *cli.BoolFlag:
+				f.DisableDefaultText = true // no "(default: false)" in -h
+			}
+		}
+		before := cmd.Before
+		cmd.Before = func(c *cli.Context) error {
+			if c.Bool("json") {
+				env.statusLine().Disable() // --json: stderr carries no progress
+			}
+			if before != nil {
+				return before(c)
+			}
+			return nil
 		}
 	}
 	return a
+}
+
+// takesArgs declares how many positional arguments cmd takes (anyArgs: no
+// limit); more is a usage error.
+func takesArgs(limit int, cmd *cli.Command) *cli.Command {
+	before := cmd.Before
+	cmd.Before = func(c *cli.Context) error {
+		if limit >= 0 && c.NArg() > limit {
+			return usageError(fmt.Sprintf("too many arguments: %s", strings.Join(c.Args().Slice(), " ")),
+				fmt.Sprintf("run 'git bbkey %s -h' for the usage", c.Command.Name))
+		}
+		if before != nil {
+			return before(c)
+		}
+		return nil
+	}
+	return cmd
+}
+
+// unknownCommand is git's "'verfy' is not a git command" with the closest
+// commands as the hint.
+func unknownCommand(a *cli.App, name string) error {
+	var names []string
+	for _, c := range a.VisibleCommands() {
+		if c.Name != "help" {
+			names = append(names, c.Name)
+		}
+	}
+	msg := "'" + termtext.Line(name) + "' is not a git bbkey command"
+	switch similar := closestCommands(name, names); len(similar) {
+	case 0:
+		return usageError(msg, "run 'git bbkey -h' to see the commands")
+	case 1:
+		return usageError(msg, "did you mean "+similar[0]+"?")
+	default:
+		return usageError(msg, "did you mean one of these? "+strings.Join(similar, ", "))
+	}
 }
 
 func onUsageError(c *cli.Context, err error, isSubcommand bool) error {
@@ -80,23 +160,12 @@ func onUsageError(c *cli.Context, err error, isSubcommand bool) error {
 	return usageError(flagMessage(err.Error()), fmt.Sprintf("run '%s -h' for the options", name))
 }
 
-var singleDashFlag = regexp.MustCompile(`(: )-([A-Za-z0-9][A-Za-z0-9-]+)$`)
+var singleDashFlag = regexp.MustCompile(`(^|: |flag |for )-([A-Za-z0-9][A-Za-z0-9-]+)\b`)
 
 // flagMessage writes long flags the way the user typed them (--name), not
 // the way Go's flag package reports them (-name).
 func flagMessage(msg string) string {
 	return singleDashFlag.ReplaceAllString(msg, "${1}--${2}")
-}
-
-// maxArgs says how many positional arguments a command takes (-1: any).
-var maxArgs = map[string]int{}
-
-func checkArgCount(c *cli.Context) error {
-	if limit, ok := maxArgs[c.Command.Name]; ok && limit >= 0 && c.NArg() > limit {
-		return usageError(fmt.Sprintf("too many arguments: %s", strings.Join(c.Args().Slice(), " ")),
-			fmt.Sprintf("run 'git bbkey %s -h' for the usage", c.Command.Name))
-	}
-	return nil
 }
 
 // reorderArgs moves a command's flags ahead of its positional arguments,

@@ -16,7 +16,6 @@ type backupOptions struct {
 }
 
 func backupCommand(env *Env) *cli.Command {
-	maxArgs["backup"] = 0
 	return &cli.Command{
 		Name:      "backup",
 		Usage:     "back up old SSH keys to ~/.ssh/key_backup/<UTC time>/",

@@ -1,175 +1,111 @@
 package app
 
 import (
-	"fmt"
-	"sort"
+	"regexp"
 	"strings"
 
-	"github.com/cpuguy83/go-md2man/v2/md2man"
 	"github.com/urfave/cli/v2"
 )
 
-// Generated files under contrib/, kept current by TestGeneratedFilesAreCurrent
-// and rewritten by `go run ./contrib/gendocs`.
-var GeneratedFiles = map[string]func() (string, error){
-	"contrib/man/git-bbkey.1":           ManPage,
-	"contrib/completion/git-bbkey.bash": BashCompletion,
-	"contrib/completion/_git-bbkey":     ZshCompletion,
-	"contrib/completion/git-bbkey.fish": FishCompletion,
+// GeneratedFiles returns the files under contrib/ that are made from the
+// command tree (and, for the man page's EXAMPLES, from README.md's "Use"
+// section), by path. `go run ./contrib/gendocs` writes them, and
+// TestGeneratedFilesAreCurrent fails when they are stale.
+func GeneratedFiles(readme string) (map[string]string, error) {
+	man, err := ManPage(readme)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{
+		"contrib/man/git-bbkey.1":           man,
+		"contrib/completion/git-bbkey.bash": BashCompletion(),
+		"contrib/completion/_git-bbkey":     ZshCompletion(),
+		"contrib/completion/git-bbkey.fish": FishCompletion(),
+	}, nil
 }
 
 func docApp() *cli.App {
-	env := &Env{Version: ""}
-	return newApp(env)
+	return newApp(&Env{Version: ""})
 }
 
-// manExtra documents what the command tree cannot say by itself.
-const manExtra = `
-# EXIT STATUS
+// valueKind is what a flag's value or a positional argument is, for
+// completion: the shells offer candidates of that kind.
+type valueKind int
 
-**0** success; **1** the operation failed, including any verification that did not pass; **2** usage error
-(unknown flag, bad value, or missing input that cannot be prompted for without a terminal).
+const (
+	valueNone       valueKind = iota // free text: nothing to offer
+	valueWords                       // one of a fixed list
+	valuePrivateKey                  // a private key file (not *.pub)
+	valuePublicKey                   // a *.pub file
+	valueFile                        // any file
+	valueRemote                      // a remote of the repository
+	valueKeyID                       // the id of one of your keys on Bitbucket
+)
 
-# ENVIRONMENT
-
-**BITBUCKET_TOKEN**
-: HTTP access token sent as *Authorization: Bearer*. Without it, credentials come from *git credential fill*.
-
-**GIT_TERMINAL_PROMPT=0**
-: never prompt; choices that need a person then need a flag (--yes, --no-passphrase, --accept-new-host-key).
-
-**HOME**, **USERPROFILE**
-: the home directory whose .ssh folder is used.
-
-# CONFIGURATION
-
-Read with *git config*, so includes, -c and GIT_CONFIG_* work.
-
-**bbkey.url**
-: Bitbucket base URL (with context path); default: derived from an https remote.
-
-**bbkey.keyType**
-: key type for generate and setup; default ed25519.
-
-**bbkey.keyFile**
-: the private key to use; default the first of id_ed25519, id_ecdsa, id_rsa in ~/.ssh.
-
-**bbkey.remote**
-: the remote used by verify and setup; default origin.
-
-**user.email**
-: the key comment.
-
-**http.sslCAInfo**, **http.\<url\>.sslCAInfo**, **http.sslVerify**
-: TLS trust for the Bitbucket URL, as git uses them (sslCAInfo replaces the system roots).
-
-**url.\<base\>.insteadOf**
-: rewrites remote URLs, and URLs given to verify, as in git.
-
-**remote.\<name\>.pushurl**, **url.\<base\>.pushInsteadOf**
-: where verify --write checks write access, as git pushes; default the fetch URL.
-
-# FILES
-
-**~/.ssh/** (0700), private keys (0600), **NAME.pub** (0644), **~/.ssh/key_backup/\<UTC time\>/** (0700),
-**~/.ssh/known_hosts** (appended to, never rewritten), **~/.ssh/config** (only the block between
-*# BEGIN git-bbkey \<host\>* and *# END git-bbkey \<host\>*).
-
-# SECURITY
-
-Passphrases, passwords and tokens never travel on the command line and are never printed or logged.
-Credentials go only over https, except to loopback addresses.
-
-# SEE ALSO
-
-**ssh-keygen**(1), **ssh**(1), **git-credential**(1)
-`
-
-// ManPage renders git-bbkey(1) from the command tree.
-func ManPage() (string, error) {
-	md, err := docApp().ToMarkdown()
-	if err != nil {
-		return "", err
+// flagValue says what a flag's value is, by the flag's name.
+func flagValue(name string) (valueKind, []string) {
+	switch name {
+	case "type":
+		return valueWords, []string{"ed25519", "ecdsa", "rsa"}
+	case "permission":
+		return valueWords, []string{"read", "write"}
+	case "key", "file":
+		return valuePrivateKey, nil
+	case "passphrase-file":
+		return valueFile, nil
+	case "remote":
+		return valueRemote, nil
 	}
-	md = "% git-bbkey 1\n\n" + escapeAngles(md) + manExtra
-	return string(md2man.Render([]byte(md))), nil
+	return valueNone, nil
 }
 
-// escapeAngles keeps placeholders such as <UTC time> in the usage texts:
-// markdown takes them for HTML tags, and the man page would drop them.
-// Code blocks and `code spans` show "<" as it is and are left alone.
-func escapeAngles(md string) string {
-	lines := strings.Split(md, "\n")
-	fenced := false
-	for i, line := range lines {
-		if strings.HasPrefix(line, "```") {
-			fenced = !fenced
-			continue
-		}
-		if fenced {
-			continue
-		}
-		parts := strings.Split(line, "`")
-		for j := 0; j < len(parts); j += 2 {
-			parts[j] = strings.ReplaceAll(parts[j], "<", "\\<")
-		}
-		lines[i] = strings.Join(parts, "`")
+// commandArgs says what a command's positional arguments are.
+func commandArgs(name string) valueKind {
+	switch name {
+	case "verify":
+		return valueRemote
+	case "add":
+		return valuePublicKey
+	case "remove":
+		return valueKeyID
 	}
-	return strings.Join(lines, "\n")
+	return valueNone
 }
 
-// flagInfo is what every completion needs to know of one flag.
+// flagInfo is what the man page and every completion need of one flag.
 type flagInfo struct {
-	names   []string // with dashes
-	long    string   // first long name, without dashes
-	short   string   // one-letter alias, "" if none
-	usage   string
-	value   bool
-	file    bool
-	choices []string
-	help    bool // the -h/--help every command has (not in cmd.Flags)
+	names       []string // with dashes, long first
+	long        string   // the long name, without dashes
+	short       string   // one-letter alias, "" if none
+	placeholder string   // the value's name (`FILE` in the usage), "" for a switch
+	usage       string   // the usage with the placeholder's backquotes removed
+	defaultText string   // "" when the default is nothing worth saying
+	value       bool
+	kind        valueKind
+	words       []string
+	help        bool // the -h/--help every command has (not in cmd.Flags)
 }
 
 type commandInfo struct {
-	name  string
-	usage string
-	flags []flagInfo
-}
-
-// flagChoices lists the fixed values some flags take.
-var flagChoices = map[string][]string{
-	"type":       {"ed25519", "ecdsa", "rsa"},
-	"permission": {"read", "write"},
+	name        string
+	usage       string
+	usageText   string
+	description string
+	flags       []flagInfo
+	args        valueKind
 }
 
 func commandInfos() []commandInfo {
 	var out []commandInfo
 	for _, c := range docApp().Commands {
-		if c.Hidden {
+		if c.Hidden || c.Name == "help" {
 			continue
 		}
-		ci := commandInfo{name: c.Name, usage: c.Usage}
+		ci := commandInfo{name: c.Name, usage: c.Usage, usageText: c.UsageText, description: c.Description, args: commandArgs(c.Name)}
 		for _, f := range c.Flags {
-			fi := flagInfo{choices: flagChoices[f.Names()[0]]}
-			if d, ok := f.(cli.DocGenerationFlag); ok {
-				fi.value, fi.usage = d.TakesValue(), d.GetUsage()
-			}
-			if sf, ok := f.(*cli.StringFlag); ok && sf.TakesFile {
-				fi.file = true
-			}
-			if sf, ok := f.(*cli.StringSliceFlag); ok && sf.TakesFile {
-				fi.file = true
-			}
-			for _, n := range f.Names() {
-				if len(n) == 1 {
-					fi.names = append(fi.names, "-"+n)
-					fi.short = n
-				} else {
-					fi.names = append(fi.names, "--"+n)
-					if fi.long == "" {
-						fi.long = n
-					}
-				}
+			fi := describeFlag(f)
+			if name := usagePlaceholder(c.UsageText, fi.long); fi.value && fi.placeholder == "VALUE" && name != "" {
+				fi.placeholder = name // as the command's synopsis names it
 			}
 			ci.flags = append(ci.flags, fi)
 		}
@@ -177,6 +113,46 @@ func commandInfos() []commandInfo {
 		out = append(out, ci)
 	}
 	return out
+}
+
+func describeFlag(f cli.Flag) flagInfo {
+	fi := flagInfo{}
+	for _, n := range f.Names() {
+		if len(n) == 1 {
+			fi.short = n
+		} else if fi.long == "" {
+			fi.long = n
+		}
+	}
+	fi.names = []string{"--" + fi.long}
+	if fi.short != "" {
+		fi.names = append(fi.names, "-"+fi.short)
+	}
+	fi.kind, fi.words = flagValue(fi.long)
+	if d, ok := f.(cli.DocGenerationFlag); ok {
+		fi.value = d.TakesValue()
+		fi.placeholder, fi.usage = unquoteUsage(d.GetUsage())
+		if fi.value && fi.placeholder == "" {
+			fi.placeholder = "VALUE"
+			if g, ok := f.(*cli.GenericFlag); ok {
+				if _, ok := g.Value.(*durationValue); ok {
+					fi.placeholder = "DURATION"
+				}
+			}
+			if len(fi.words) > 0 {
+				fi.placeholder = strings.ToUpper(fi.long)
+			}
+		}
+		switch def := strings.Trim(d.GetDefaultText(), `"`); def {
+		case "", "0", "false", "[]", "0s":
+		default:
+			fi.defaultText = def
+		}
+	}
+	if !fi.value {
+		fi.placeholder = ""
+	}
+	return fi
 }
 
 func commandNames(infos []commandInfo) []string {
@@ -187,151 +163,42 @@ func commandNames(infos []commandInfo) []string {
 	return names
 }
 
-// BashCompletion defines _git_bbkey, which git's own completion calls for
-// `git bbkey <TAB>`, and completes the git-bbkey binary directly.
-func BashCompletion() (string, error) {
-	infos := commandInfos()
-	var b strings.Builder
-	b.WriteString("# bash completion for git-bbkey. Generated by `go run ./contrib/gendocs`; do not edit.\n")
-	b.WriteString("# With git's completion loaded, `git bbkey <TAB>` calls _git_bbkey.\n\n")
-	b.WriteString("_git_bbkey ()\n{\n")
-	b.WriteString("\tlocal cur=\"${COMP_WORDS[COMP_CWORD]}\" prev=\"${COMP_WORDS[COMP_CWORD-1]}\"\n")
-	fmt.Fprintf(&b, "\tlocal commands=%q\n", strings.Join(commandNames(infos), " "))
-	b.WriteString("\tlocal w cmd=\n\tfor w in \"${COMP_WORDS[@]:1:COMP_CWORD-1}\"; do\n")
-	b.WriteString("\t\tcase \" $commands \" in *\" $w \"*) cmd=$w; break ;; esac\n\tdone\n")
-	b.WriteString("\tif [ -z \"$cmd\" ]; then\n\t\tCOMPREPLY=( $(compgen -W \"$commands --version --help\" -- \"$cur\") )\n\t\treturn\n\tfi\n")
-	b.WriteString("\tcase \"$cmd,$prev\" in\n")
-	for _, c := range infos {
-		for _, f := range c.flags {
-			if !f.value {
-				continue
-			}
-			pattern := c.name + "," + strings.Join(f.names, "|"+c.name+",")
-			switch {
-			case len(f.choices) > 0:
-				fmt.Fprintf(&b, "\t%s) COMPREPLY=( $(compgen -W %q -- \"$cur\") ); return ;;\n", pattern, strings.Join(f.choices, " "))
-			case f.file:
-				fmt.Fprintf(&b, "\t%s) COMPREPLY=( $(compgen -f -- \"$cur\") ); return ;;\n", pattern)
-			default:
-				fmt.Fprintf(&b, "\t%s) return ;;\n", pattern)
-			}
-		}
-	}
-	b.WriteString("\tesac\n\tlocal flags\n\tcase \"$cmd\" in\n")
-	for _, c := range infos {
-		var names []string
-		for _, f := range c.flags {
-			for _, n := range f.names {
-				if strings.HasPrefix(n, "--") {
-					names = append(names, n)
-				}
-			}
-		}
-		fmt.Fprintf(&b, "\t%s) flags=%q ;;\n", c.name, strings.Join(names, " "))
-	}
-	b.WriteString("\tesac\n")
-	b.WriteString("\tcase \"$cur\" in\n\t-*) COMPREPLY=( $(compgen -W \"$flags\" -- \"$cur\") ) ;;\n")
-	b.WriteString("\t*) COMPREPLY=( $(compgen -f -- \"$cur\") ) ;;\n\tesac\n}\n\n")
-	b.WriteString("complete -o default -F _git_bbkey git-bbkey\n")
-	return b.String(), nil
-}
-
-func zshEscape(s string) string {
-	return strings.NewReplacer("'", "'\\''", "[", "\\[", "]", "\\]", ":", "\\:").Replace(s)
-}
-
-// ZshCompletion is _git-bbkey: zsh's git completion calls it for
-// `git bbkey` once bbkey is listed in the user-commands style, and it
-// completes the git-bbkey binary directly.
-func ZshCompletion() (string, error) {
-	infos := commandInfos()
-	var b strings.Builder
-	b.WriteString("#compdef git-bbkey\n# zsh completion for git-bbkey. Generated by `go run ./contrib/gendocs`; do not edit.\n")
-	b.WriteString("# For `git bbkey <TAB>`: zstyle ':completion:*:*:git:*' user-commands bbkey:'SSH keys for Bitbucket'\n\n")
-	b.WriteString("_git-bbkey() {\n\tlocal curcontext=$curcontext state line\n\ttypeset -A opt_args\n")
-	b.WriteString("\t_arguments -C '(- *)--version[print the version]' '(- *)'{-h,--help}'[show help]' '1: :->command' '*:: :->args'\n")
-	b.WriteString("\tcase $state in\n\tcommand)\n\t\tlocal -a commands\n\t\tcommands=(\n")
-	for _, c := range infos {
-		fmt.Fprintf(&b, "\t\t\t'%s:%s'\n", c.name, zshEscape(c.usage))
-	}
-	b.WriteString("\t\t)\n\t\t_describe -t commands 'git bbkey command' commands ;;\n\targs)\n\t\tcase $line[1] in\n")
-	for _, c := range infos {
-		fmt.Fprintf(&b, "\t\t%s)\n\t\t\t_arguments", c.name)
-		for _, f := range c.flags {
-			spec := "'" + f.names[0] + "[" + zshEscape(f.usage) + "]"
-			if f.value {
-				switch {
-				case len(f.choices) > 0:
-					spec += ":value:(" + strings.Join(f.choices, " ") + ")"
-				case f.file:
-					spec += ":file:_files"
-				default:
-					spec += ":value:"
-				}
-			}
-			spec += "'"
-			fmt.Fprintf(&b, " \\\n\t\t\t\t%s", spec)
-		}
-		b.WriteString(" \\\n\t\t\t\t'*:file:_files' ;;\n")
-	}
-	b.WriteString("\t\tesac ;;\n\tesac\n}\n\n_git-bbkey \"$@\"\n")
-	return b.String(), nil
-}
-
-// FishCompletion completes both `git-bbkey` and `git bbkey`.
-func FishCompletion() (string, error) {
-	infos := commandInfos()
-	var b strings.Builder
-	b.WriteString("# fish completion for git-bbkey. Generated by `go run ./contrib/gendocs`; do not edit.\n\n")
-	names := commandNames(infos)
-	sort.Strings(names)
-	all := strings.Join(names, " ")
-	targets := []struct{ cmd, base string }{
-		{"git-bbkey", "true"},
-		{"git", "__fish_seen_subcommand_from bbkey"},
-	}
-	for _, t := range targets {
-		fmt.Fprintf(&b, "# %s\n", t.cmd)
-		if t.cmd == "git" {
-			b.WriteString("complete -c git -n '__fish_use_subcommand' -a bbkey -d 'SSH keys for Bitbucket'\n")
-		}
-		for _, c := range infos {
-			fmt.Fprintf(&b, "complete -c %s -f -n '%s; and not __fish_seen_subcommand_from %s' -a %s -d '%s'\n",
-				t.cmd, t.base, all, c.name, strings.ReplaceAll(c.usage, "'", "\\'"))
-			for _, f := range c.flags {
-				if f.help {
-					continue // fish offers --help itself
-				}
-				line := fmt.Sprintf("complete -c %s -n '%s; and __fish_seen_subcommand_from %s' -l %s", t.cmd, t.base, c.name, f.long)
-				if f.short != "" {
-					line += " -s " + f.short
-				}
-				if f.value {
-					if len(f.choices) > 0 {
-						line += fmt.Sprintf(" -x -a '%s'", strings.Join(f.choices, " "))
-					} else {
-						line += " -r"
-					}
-				}
-				line += fmt.Sprintf(" -d '%s'", strings.ReplaceAll(f.usage, "'", "\\'"))
-				b.WriteString(line + "\n")
-			}
-		}
-		b.WriteString("\n")
-	}
-	return b.String(), nil
-}
-
 // WriteGenerated writes every generated file through write.
-func WriteGenerated(write func(path string, content string) error) error {
-	for path, gen := range GeneratedFiles {
-		s, err := gen()
-		if err != nil {
-			return err
-		}
-		if err := write(path, s); err != nil {
+func WriteGenerated(readme string, write func(path string, content string) error) error {
+	files, err := GeneratedFiles(readme)
+	if err != nil {
+		return err
+	}
+	for path, content := range files {
+		if err := write(path, content); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// unquoteUsage takes the value's name out of a usage text, as urfave/cli
+// does for its help: "read `FILE` first" is FILE and "read FILE first".
+func unquoteUsage(usage string) (name, text string) {
+	before, rest, ok := strings.Cut(usage, "`")
+	if !ok {
+		return "", usage
+	}
+	name, after, ok := strings.Cut(rest, "`")
+	if !ok {
+		return "", usage
+	}
+	return name, before + name + after
+}
+
+var synopsisValue = regexp.MustCompile(`--([a-z0-9-]+) ([A-Z][A-Z0-9_/-]*)\b`)
+
+// usagePlaceholder is the value's name a synopsis gives a flag (--bits N).
+func usagePlaceholder(usageText, long string) string {
+	for _, m := range synopsisValue.FindAllStringSubmatch(usageText, -1) {
+		if m[1] == long {
+			return m[2]
+		}
+	}
+	return ""
 }

@@ -10,14 +10,23 @@ import (
 	"github.com/git-bbkey/git-bbkey/internal/testutil"
 )
 
+func readme(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // TestGeneratedFilesAreCurrent keeps the man page and completions in step
-// with the commands: regenerate with `go run ./contrib/gendocs`.
+// with the commands and README.md: regenerate with `go run ./contrib/gendocs`.
 func TestGeneratedFilesAreCurrent(t *testing.T) {
-	for path, gen := range GeneratedFiles {
-		want, err := gen()
-		if err != nil {
-			t.Fatal(err)
-		}
+	files, err := GeneratedFiles(readme(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range files {
 		got, err := os.ReadFile(filepath.Join("..", "..", path))
 		if err != nil {
 			t.Fatalf("%s: %v (run: go run ./contrib/gendocs)", path, err)
@@ -28,68 +37,86 @@ func TestGeneratedFilesAreCurrent(t *testing.T) {
 	}
 }
 
-func TestManPageDocumentsEveryCommandAndExitStatus(t *testing.T) {
-	man, err := ManPage()
+// renderedMan is the man page as man(1) shows it.
+func renderedMan(t *testing.T) string {
+	t.Helper()
+	mandoc := testutil.RequireTool(t, "man")
+	man, err := ManPage(readme(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range docApp().Commands {
-		if !strings.Contains(man, c.Name) {
-			t.Errorf("man page does not mention %q", c.Name)
+	p := filepath.Join(t.TempDir(), "git-bbkey.1")
+	os.WriteFile(p, []byte(man), 0o644)
+	cmd := exec.Command(mandoc, "-l", p)
+	cmd.Env = append(os.Environ(), "MANWIDTH=200", "LANG=C.UTF-8")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("man -l cannot render the page: %v", err)
+	}
+	return string(out)
+}
+
+func TestManPage(t *testing.T) {
+	page := renderedMan(t)
+	for _, c := range commandInfos() {
+		// A synopsis per command, in SYNOPSIS and under the command.
+		if strings.Count(page, c.usageText) < 2 {
+			t.Errorf("the synopsis of %s is not shown twice: %q", c.name, c.usageText)
 		}
 	}
-	// Placeholders in angle brackets look like HTML to markdown and were
-	// dropped from the page once.
-	for _, s := range []string{".TH git-bbkey 1", "EXIT STATUS", "BITBUCKET_TOKEN", "bbkey.keyType",
-		"key_backup/<UTC time>/", "id_<type>", "http.<url>", "# BEGIN git-bbkey <host>"} {
-		if !strings.Contains(man, s) {
-			t.Errorf("man page lacks %q", s)
+	// Justified text has runs of spaces; hyphenated words break across lines.
+	flat := strings.Join(strings.Fields(strings.ReplaceAll(page, "\u2010\n", "")), " ")
+	for _, s := range []string{"EXIT STATUS", "BITBUCKET_TOKEN", "bbkey.keyType", "130",
+		"key_backup/<UTC time>/", "id_<type>", "http.<url>", "# BEGIN git-bbkey <host>",
+		"EXAMPLES", "git bbkey setup --yes", "--permission PERMISSION", "--timeout DURATION",
+		"(default: read)", "(default: 15s)", "color.ui"} {
+		if !strings.Contains(flat, s) {
+			t.Errorf("the man page lacks %q", s)
 		}
 	}
-	if mandoc, err := exec.LookPath("man"); err == nil {
-		p := filepath.Join(t.TempDir(), "git-bbkey.1")
-		os.WriteFile(p, []byte(man), 0o644)
-		out, err := exec.Command(mandoc, "-l", p).CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "EXIT STATUS") {
-			t.Errorf("man -l cannot render the page: %v\n%s", err, out)
+	// Noise from urfave/cli's markdown: empty defaults and zero values.
+	for _, s := range []string{`=""`, "(default: 0)", "(default: false)", "(default: 0s)"} {
+		if strings.Contains(page, s) {
+			t.Errorf("the man page shows %q", s)
 		}
+	}
+	// Underscores and * are text, not emphasis.
+	if !strings.Contains(flat, "GIT_CONFIG_* work") {
+		t.Errorf("GIT_CONFIG_* is mangled:\n%s", grepLine(page, "includes"))
 	}
 }
 
-// bashComplete runs the real bash completion function for a command line.
-func bashComplete(t *testing.T, words ...string) []string {
-	bash := testutil.RequireTool(t, "bash")
-	script, err := BashCompletion()
+func grepLine(text, s string) string {
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, s) {
+			return l
+		}
+	}
+	return ""
+}
+
+// The EXAMPLES are README.md's "Use" section: every command line of it is
+// in the man page.
+func TestManPageExamplesAreTheREADMEs(t *testing.T) {
+	use, err := readmeSection(readme(t), "Use")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(t.TempDir(), "c.bash")
-	os.WriteFile(p, []byte(script), 0o644)
-	quoted := make([]string, len(words))
-	for i, w := range words {
-		quoted[i] = "'" + w + "'"
-	}
-	cmd := exec.Command(bash, "--norc", "-c", `source "$0"; COMP_WORDS=(`+strings.Join(quoted, " ")+`); COMP_CWORD=$((${#COMP_WORDS[@]}-1)); _git_bbkey; printf '%s\n' "${COMPREPLY[@]}"`, p)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("bash: %v\n%s", err, out)
-	}
-	return strings.Fields(string(out))
-}
-
-func TestBashCompletion(t *testing.T) {
-	for _, tc := range []struct {
-		words []string
-		want  string
-	}{
-		{[]string{"git", "bbkey", "gen"}, "generate"},
-		{[]string{"git-bbkey", "li"}, "list"},
-		{[]string{"git", "bbkey", "generate", "--ty"}, "--type"},
-		{[]string{"git", "bbkey", "generate", "--type", "ed"}, "ed25519"},
-	} {
-		got := bashComplete(t, tc.words...)
-		if len(got) != 1 || got[0] != tc.want {
-			t.Errorf("%q: completions %q, want %q", tc.words, got, tc.want)
+	page := renderedMan(t)
+	n := 0
+	for _, l := range strings.Split(use, "\n") {
+		if strings.HasPrefix(l, "git bbkey ") || strings.HasPrefix(l, "$ git bbkey ") {
+			cmd := strings.TrimSpace(strings.SplitN(strings.TrimPrefix(l, "$ "), "#", 2)[0])
+			if !strings.Contains(page, cmd) {
+				t.Errorf("EXAMPLES lack %q", cmd)
+			}
+			n++
 		}
+	}
+	if n < 5 {
+		t.Fatalf("only %d examples found in README's Use section", n)
+	}
+	if _, err := readmeSection("# x\n## Other\n", "Use"); err == nil {
+		t.Error("a README without a Use section is not an error")
 	}
 }

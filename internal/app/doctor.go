@@ -35,7 +35,6 @@ type doctorOptions struct {
 }
 
 func doctorCommand(env *Env) *cli.Command {
-	maxArgs["doctor"] = 0
 	return &cli.Command{
 		Name:      "doctor",
 		Usage:     "check everything that commonly breaks SSH to Bitbucket, and say how to fix it",

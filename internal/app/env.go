@@ -39,6 +39,8 @@ type Env struct {
 	sessions *sessionCache
 	// repo is the repository in Dir with git's URL rules, read once.
 	repo *gitremote.Repo
+	// ui is the status line and colours of a run of Main (nil outside).
+	ui *runUI
 }
 
 // SystemEnv is the real environment of the process.
@@ -155,8 +157,8 @@ func TestEnv(home, dir string, vars map[string]string) (env *Env, stdout, stderr
 // included.
 type noPrompt struct{}
 
-func (noPrompt) CanPrompt() bool               { return false }
-func (noPrompt) Secret(string) ([]byte, error) { return nil, prompt.ErrNoTerminal }
-func (noPrompt) Confirm(string) (bool, error)  { return false, prompt.ErrNoTerminal }
-func (noPrompt) Line(string) (string, error)   { return "", prompt.ErrNoTerminal }
-func (noPrompt) Say(string) error              { return nil }
+func (noPrompt) CanPrompt() bool                                { return false }
+func (noPrompt) Secret(context.Context, string) ([]byte, error) { return nil, prompt.ErrNoTerminal }
+func (noPrompt) Confirm(context.Context, string) (bool, error)  { return false, prompt.ErrNoTerminal }
+func (noPrompt) Line(context.Context, string) (string, error)   { return "", prompt.ErrNoTerminal }
+func (noPrompt) Say(string) error                               { return nil }

@@ -16,13 +16,15 @@ import (
 	"github.com/git-bbkey/git-bbkey/internal/register"
 	"github.com/git-bbkey/git-bbkey/internal/safefile"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
+	"github.com/git-bbkey/git-bbkey/internal/termui"
 )
 
 // Exit codes, as in the contract.
 const (
-	exitOK      = 0
-	exitFailure = 1
-	exitUsage   = 2
+	exitOK          = 0
+	exitFailure     = 1
+	exitUsage       = 2
+	exitInterrupted = 130 // 128 + SIGINT, as a shell reports Ctrl-C
 )
 
 // Error is an error with the exit code and the hints to print under it.
@@ -231,16 +233,32 @@ func apiHints(e *bitbucket.Error) []string {
 }
 
 // report prints err git-style and returns the exit code.
-func report(w io.Writer, err error) int {
+func report(w io.Writer, err error) int { return reportIn(w, err, errorColors{}) }
+
+// errorColors paint the error: and hint: lines.
+type errorColors struct{ err, hint termui.Palette }
+
+// reportIn is report with colours. An interrupt (Ctrl-C at a prompt, a
+// signal, the terminal closed) and a Ctrl-D at a prompt are one line and
+// exit 130, whatever error they caused on their way up.
+func reportIn(w io.Writer, err error, c errorColors) int {
 	if err == nil {
 		return exitOK
 	}
+	switch {
+	case errors.Is(err, prompt.ErrCancelled):
+		fmt.Fprintln(w, c.err.ErrorLine("cancelled"))
+		return exitInterrupted
+	case errors.Is(err, prompt.ErrInterrupted), errors.Is(err, context.Canceled):
+		fmt.Fprintln(w, c.err.ErrorLine("interrupted"))
+		return exitInterrupted
+	}
 	e := explain(err)
 	if e.Msg != "" {
-		fmt.Fprintf(w, "error: %s\n", lowerFirst(strings.TrimSuffix(e.Msg, ".")))
+		fmt.Fprintln(w, c.err.ErrorLine(lowerFirst(strings.TrimSuffix(e.Msg, "."))))
 	}
 	for _, h := range e.Hints {
-		fmt.Fprintf(w, "hint: %s\n", h)
+		fmt.Fprintln(w, c.hint.HintLine(h))
 	}
 	return e.Code
 }

@@ -33,7 +33,6 @@ func passphraseFlags() []cli.Flag {
 }
 
 func generateCommand(env *Env) *cli.Command {
-	maxArgs["generate"] = 0
 	return &cli.Command{
 		Name:      "generate",
 		Usage:     "generate a new SSH key (in-process, like ssh-keygen -C your_email)",
@@ -164,8 +163,8 @@ func planGenerate(ctx context.Context, env *Env, opts generateOptions) (*keygen.
 		}
 	}
 	if env.Prompter.CanPrompt() {
-		o.Confirm = env.Prompter.Confirm
-		o.AskPassphrase = func() ([]byte, error) { return prompt.NewPassphrase(env.Prompter) }
+		o.Confirm = func(question string) (bool, error) { return env.Prompter.Confirm(ctx, question) }
+		o.AskPassphrase = func() ([]byte, error) { return prompt.NewPassphrase(ctx, env.Prompter) }
 	}
 	return keygen.NewPlan(o)
 }

@@ -17,7 +17,6 @@ type listOptions struct {
 }
 
 func listCommand(env *Env) *cli.Command {
-	maxArgs["list"] = 0
 	return &cli.Command{
 		Name:      "list",
 		Usage:     "check for existing SSH keys in ~/.ssh",

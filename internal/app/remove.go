@@ -20,7 +20,6 @@ type removeOptions struct {
 }
 
 func removeCommand(env *Env) *cli.Command {
-	maxArgs["remove"] = 1
 	return &cli.Command{
 		Name:      "remove",
 		Usage:     "delete your SSH user key from Bitbucket",
@@ -90,7 +89,7 @@ func runRemove(ctx context.Context, env *Env, opts removeOptions) error {
 	for _, k := range found {
 		fp := register.Fingerprint(k)
 		if !opts.Yes {
-			ok, err := env.Prompter.Confirm(fmt.Sprintf("Delete SSH key %q (%s, id %d) from %s? (y/n)", k.Label, fp, k.ID, s.Base()))
+			ok, err := env.Prompter.Confirm(ctx, fmt.Sprintf("Delete SSH key %q (%s, id %d) from %s? (y/n)", k.Label, fp, k.ID, s.Base()))
 			if err != nil {
 				return failuref(err)
 			}

@@ -30,7 +30,6 @@ type rotateOptions struct {
 }
 
 func rotateCommand(env *Env) *cli.Command {
-	maxArgs["rotate"] = 0
 	return &cli.Command{
 		Name:      "rotate",
 		Usage:     "replace your key without a moment of lost access",
@@ -124,7 +123,7 @@ func runRotate(ctx context.Context, env *Env, opts rotateOptions) error {
 	rep := &rotateReport{OldKey: &generatedKey{PrivateKeyPath: oldPath, PublicKeyPath: oldPath + ".pub", Type: oldPub.Type(),
 		Bits: sshkeys.Bits(oldPub), Fingerprint: sshkeys.Fingerprint(oldPub), Comment: oldComment, publicKey: oldPub}}
 	if !opts.Yes {
-		ok, err := env.Prompter.Confirm(fmt.Sprintf("Replace %s (%s) with a new key and delete the old one from %s (y/n)?", oldPath, rep.OldKey.Fingerprint, s.Base()))
+		ok, err := env.Prompter.Confirm(ctx, fmt.Sprintf("Replace %s (%s) with a new key and delete the old one from %s (y/n)?", oldPath, rep.OldKey.Fingerprint, s.Base()))
 		if err != nil {
 			return failuref(err)
 		}

@@ -40,7 +40,6 @@ type setupOptions struct {
 }
 
 func setupCommand(env *Env) *cli.Command {
-	maxArgs["setup"] = 0
 	return &cli.Command{
 		Name:      "setup",
 		Usage:     "the whole procedure in one command: key, registration, host key, verification",
@@ -222,7 +221,7 @@ func runSetup(ctx context.Context, env *Env, opts setupOptions) error {
 
 		// 6. the ssh config block for this host.
 		if opts.SSHConfig {
-			if err := setupSSHConfig(env, opts, sshDir, vt.target.Host, vt.target.Port, key.PrivateKeyPath, rep); err != nil {
+			if err := setupSSHConfig(ctx, env, opts, sshDir, vt.target.Host, vt.target.Port, key.PrivateKeyPath, rep); err != nil {
 				printSetup(env, opts.JSON, rep)
 				return err
 			}
@@ -335,7 +334,7 @@ func setupKey(ctx context.Context, env *Env, opts setupOptions, sshDir string, r
 				}
 				env.Prompter.Say(fmt.Sprintf("Found %s (%s %d, %s, %s): the best usable key (a complete pair of a type Bitbucket accepts; ed25519 preferred).",
 					cand.PrivateKeyPath, cand.Type, cand.Bits, cand.Fingerprint, cand.Comment))
-				if use, err = env.Prompter.Confirm("Use it for Bitbucket (y/n)?"); err != nil {
+				if use, err = env.Prompter.Confirm(ctx, "Use it for Bitbucket (y/n)?"); err != nil {
 					return nil, failuref(err)
 				}
 			}
@@ -436,7 +435,7 @@ func setupTarget(ctx context.Context, env *Env, opts setupOptions, base string, 
 	if u.Scheme != "ssh" {
 		fix := opts.FixRemote
 		if !fix && env.Prompter.CanPrompt() && !opts.JSON {
-			fix, _ = env.Prompter.Confirm(fmt.Sprintf("Remote %s uses https (%s). Switch it to SSH (%s) (y/n)?", name, raw, vt.target.URL))
+			fix, _ = env.Prompter.Confirm(ctx, fmt.Sprintf("Remote %s uses https (%s). Switch it to SSH (%s) (y/n)?", name, raw, vt.target.URL))
 		}
 		if fix {
 			cmd := exec.CommandContext(ctx, env.Git, "remote", "set-url", name, vt.target.URL)
@@ -474,12 +473,12 @@ func hostOnlyTarget(ctx context.Context, s *bbsession.Session) (*verifyTarget, e
 		target: sshverify.Target{URL: fmt.Sprintf("ssh://git@%s:%d/", host, port), Host: host, Port: port, HostOnly: true}}, nil
 }
 
-func setupSSHConfig(env *Env, opts setupOptions, sshDir, host string, port int, keyPath string, rep *setupReport) error {
+func setupSSHConfig(ctx context.Context, env *Env, opts setupOptions, sshDir, host string, port int, keyPath string, rep *setupReport) error {
 	b := sshconfig.Block{Host: host, HostName: host, Port: port, User: "git", IdentityFile: keyPath, IdentitiesOnly: true}
 	path := filepath.Join(sshDir, "config")
 	if !opts.Yes && env.Prompter.CanPrompt() && !opts.JSON {
 		env.Prompter.Say("This block goes into " + path + ":\n" + b.Render("\n"))
-		ok, err := env.Prompter.Confirm("Write it (y/n)?")
+		ok, err := env.Prompter.Confirm(ctx, "Write it (y/n)?")
 		if err != nil {
 			return failuref(err)
 		}

@@ -37,7 +37,7 @@ func unlockKey(ctx context.Context, env *Env, path, passphraseFile string) (*ssh
 		opts.Passphrase = pass
 	}
 	if env.Prompter.CanPrompt() {
-		opts.Ask = env.Prompter.Secret
+		opts.Ask = func(question string) ([]byte, error) { return env.Prompter.Secret(ctx, question) }
 		opts.Say = func(text string) { env.Prompter.Say(text) }
 	}
 	u, err := sshkeys.Unlock(path, opts)

@@ -34,7 +34,6 @@ type verifyOptions struct {
 }
 
 func verifyCommand(env *Env) *cli.Command {
-	maxArgs["verify"] = -1
 	return &cli.Command{
 		Name:      "verify",
 		Usage:     "verify the key works against a repository remote over SSH",
@@ -415,10 +414,10 @@ func hostKeyPolicy(env *Env, accept bool, targets []verifyTarget) *sshverify.Hos
 		},
 	}
 	if env.Prompter.CanPrompt() {
-		p.Confirm = func(_ context.Context, u sshverify.UnknownHost) (bool, error) {
+		p.Confirm = func(ctx context.Context, u sshverify.UnknownHost) (bool, error) {
 			env.Prompter.Say(fmt.Sprintf("The authenticity of host '%s' can't be established.\n%s key fingerprint is %s.",
 				u.Host.Name(), sshverify.KeyTypeName(u.Key), ssh.FingerprintSHA256(u.Key)))
-			return env.Prompter.Confirm("Are you sure you want to continue connecting (yes/no)?")
+			return env.Prompter.Confirm(ctx, "Are you sure you want to continue connecting (yes/no)?")
 		}
 	}
 	return p

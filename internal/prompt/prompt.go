@@ -1,55 +1,72 @@
 // Package prompt holds all terminal interaction: questions and passphrases
 // go to and come from the controlling terminal, never stdout, and secrets are
 // read without echo. Nothing here prints a secret.
+//
+// Answers are read with the terminal in raw mode, so that Ctrl-C and Ctrl-D
+// reach the prompt as keys: Ctrl-C (or Ctrl-\) is ErrInterrupted, Ctrl-D is
+// ErrCancelled, and neither is ever taken for an empty answer. A prompt also
+// returns when its context ends (a signal while it waits), and the terminal
+// is restored before any prompt returns.
 package prompt
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"strings"
-
-	"golang.org/x/term"
 
 	"github.com/git-bbkey/git-bbkey/internal/safefile"
 )
 
-// ErrNoTerminal means a question needed a person but there is no terminal
-// (or GIT_TERMINAL_PROMPT=0 forbids using it).
-var ErrNoTerminal = errors.New("no terminal to ask on")
+var (
+	// ErrNoTerminal means a question needed a person but there is no
+	// terminal (or GIT_TERMINAL_PROMPT=0 forbids using it).
+	ErrNoTerminal = errors.New("no terminal to ask on")
+	// ErrInterrupted means the person pressed Ctrl-C at the prompt, or the
+	// terminal went away (hang-up) while it waited.
+	ErrInterrupted = errors.New("interrupted")
+	// ErrCancelled means the person ended the input (Ctrl-D) at the prompt.
+	ErrCancelled = errors.New("cancelled")
+)
 
-// Prompter asks a person. Implementations must never echo secrets.
+// Prompter asks a person. Implementations must never echo secrets. The
+// asking methods return ErrInterrupted, ErrCancelled, or the context's cause
+// when the context ends while they wait.
 type Prompter interface {
 	// CanPrompt reports whether questions can be asked at all.
 	CanPrompt() bool
 	// Secret asks for a secret without echo.
-	Secret(question string) ([]byte, error)
-	// Confirm asks a yes/no question; anything but y/yes is no.
-	Confirm(question string) (bool, error)
+	Secret(ctx context.Context, question string) ([]byte, error)
+	// Confirm asks a yes/no question; an answer other than y/yes is no.
+	Confirm(ctx context.Context, question string) (bool, error)
 	// Line asks for one line of text.
-	Line(question string) (string, error)
+	Line(ctx context.Context, question string) (string, error)
 	// Say writes a line to the terminal (for things shown before a
 	// question, such as a fingerprint to compare).
 	Say(text string) error
 }
 
 // NewPassphrase asks for a new passphrase twice, as ssh-keygen does, and asks
-// again when the two differ. An empty answer means no passphrase.
-func NewPassphrase(p Prompter) ([]byte, error) {
+// again when the two differ. An empty answer (Enter alone) means no
+// passphrase; Ctrl-C and Ctrl-D stop with an error instead.
+func NewPassphrase(ctx context.Context, p Prompter) ([]byte, error) {
 	for tries := 0; tries < 5; tries++ {
-		first, err := p.Secret("Enter passphrase (empty for no passphrase): ")
+		first, err := p.Secret(ctx, "Enter passphrase (empty for no passphrase): ")
 		if err != nil {
 			return nil, err
 		}
-		second, err := p.Secret("Enter same passphrase again: ")
+		second, err := p.Secret(ctx, "Enter same passphrase again: ")
 		if err != nil {
+			clear(first)
 			return nil, err
 		}
 		if bytes.Equal(first, second) {
+			clear(second)
 			return first, nil
 		}
+		clear(first)
+		clear(second)
 		if err := p.Say("Passphrases do not match.  Try again."); err != nil {
 			return nil, err
 		}
@@ -83,118 +100,4 @@ func ReadPassphraseFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("passphrase file %q: %w", path, ErrEmptyPassphrase)
 	}
 	return data, nil
-}
-
-// Terminal is the real Prompter on the controlling terminal.
-type Terminal struct {
-	// Allowed is false when prompting is off (GIT_TERMINAL_PROMPT=0 or
-	// neither stdin nor stderr is a terminal).
-	Allowed bool
-}
-
-// NewTerminal decides whether prompting is possible, the way git does:
-// GIT_TERMINAL_PROMPT=0 turns it off, and so does running with neither
-// stdin nor stderr on a terminal (a script, a pipe, CI).
-func NewTerminal(getenv func(string) string, stdin, stderr *os.File) *Terminal {
-	allowed := getenv("GIT_TERMINAL_PROMPT") != "0" &&
-		(isTerminal(stdin) || isTerminal(stderr))
-	return &Terminal{Allowed: allowed}
-}
-
-func isTerminal(f *os.File) bool {
-	return f != nil && term.IsTerminal(int(f.Fd()))
-}
-
-func (t *Terminal) CanPrompt() bool {
-	if !t.Allowed {
-		return false
-	}
-	in, out, err := openTTY()
-	if err != nil {
-		return false
-	}
-	closeTTY(in, out)
-	return true
-}
-
-func (t *Terminal) Secret(question string) ([]byte, error) {
-	if !t.Allowed {
-		return nil, ErrNoTerminal
-	}
-	in, out, err := openTTY()
-	if err != nil {
-		return nil, ErrNoTerminal
-	}
-	defer closeTTY(in, out)
-	fmt.Fprint(out, question)
-	secret, err := term.ReadPassword(int(in.Fd()))
-	fmt.Fprintln(out)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read from the terminal: %w", err)
-	}
-	return secret, nil
-}
-
-func (t *Terminal) Line(question string) (string, error) {
-	if !t.Allowed {
-		return "", ErrNoTerminal
-	}
-	in, out, err := openTTY()
-	if err != nil {
-		return "", ErrNoTerminal
-	}
-	defer closeTTY(in, out)
-	fmt.Fprint(out, question)
-	line, err := readLine(in)
-	if err != nil && (line == "" || !errors.Is(err, io.EOF)) {
-		return "", fmt.Errorf("cannot read from the terminal: %w", err)
-	}
-	return strings.TrimSpace(line), nil
-}
-
-func (t *Terminal) Confirm(question string) (bool, error) {
-	answer, err := t.Line(question + " ")
-	if err != nil {
-		return false, err
-	}
-	switch strings.ToLower(answer) {
-	case "y", "yes":
-		return true, nil
-	}
-	return false, nil
-}
-
-func (t *Terminal) Say(text string) error {
-	if !t.Allowed {
-		return ErrNoTerminal
-	}
-	in, out, err := openTTY()
-	if err != nil {
-		return ErrNoTerminal
-	}
-	defer closeTTY(in, out)
-	_, err = fmt.Fprintln(out, text)
-	return err
-}
-
-// readLine reads byte by byte so that nothing after the newline is consumed:
-// the next question reads the rest.
-func readLine(r io.Reader) (string, error) {
-	var buf []byte
-	b := make([]byte, 1)
-	for {
-		n, err := r.Read(b)
-		if n == 1 {
-			if b[0] == '\n' {
-				return string(buf), nil
-			}
-			if b[0] == 4 { // EOT typed on a raw-ish terminal
-				return string(buf), io.EOF
-			}
-			buf = append(buf, b[0])
-		}
-		if err != nil {
-			return string(buf), err
-		}
-	}
 }

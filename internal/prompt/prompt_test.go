@@ -1,6 +1,7 @@
 package prompt
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -21,14 +22,20 @@ func (s *scripted) next(q string) string {
 	s.answers = s.answers[1:]
 	return a
 }
-func (s *scripted) Secret(q string) ([]byte, error) { return []byte(s.next(q)), nil }
-func (s *scripted) Line(q string) (string, error)   { return s.next(q), nil }
-func (s *scripted) Confirm(q string) (bool, error)  { return s.next(q) == "y", nil }
-func (s *scripted) Say(text string) error           { s.said = append(s.said, text); return nil }
+func (s *scripted) Secret(_ context.Context, q string) ([]byte, error) {
+	a := s.next(q)
+	if a == "^C" {
+		return nil, ErrInterrupted
+	}
+	return []byte(a), nil
+}
+func (s *scripted) Line(_ context.Context, q string) (string, error)  { return s.next(q), nil }
+func (s *scripted) Confirm(_ context.Context, q string) (bool, error) { return s.next(q) == "y", nil }
+func (s *scripted) Say(text string) error                             { s.said = append(s.said, text); return nil }
 
 func TestNewPassphraseReasksOnMismatch(t *testing.T) {
 	p := &scripted{answers: []string{"one", "two", "right", "right"}}
-	got, err := NewPassphrase(p)
+	got, err := NewPassphrase(context.Background(), p)
 	if err != nil || string(got) != "right" {
 		t.Fatalf("got %q, %v", got, err)
 	}
@@ -40,9 +47,20 @@ func TestNewPassphraseReasksOnMismatch(t *testing.T) {
 	}
 }
 
+// Ctrl-C at either question stops: never an empty (unencrypted) passphrase.
+func TestNewPassphraseInterrupted(t *testing.T) {
+	for _, answers := range [][]string{{"^C"}, {"secret", "^C"}} {
+		p := &scripted{answers: answers}
+		got, err := NewPassphrase(context.Background(), p)
+		if !errors.Is(err, ErrInterrupted) || got != nil {
+			t.Errorf("%q: got %q, %v; want ErrInterrupted", answers, got, err)
+		}
+	}
+}
+
 func TestNewPassphraseGivesUp(t *testing.T) {
 	p := &scripted{answers: []string{"a", "b", "a", "b", "a", "b", "a", "b", "a", "b"}}
-	if _, err := NewPassphrase(p); err == nil {
+	if _, err := NewPassphrase(context.Background(), p); err == nil {
 		t.Fatal("expected an error after repeated mismatches")
 	}
 }
@@ -89,10 +107,10 @@ func TestTerminalDisabledNeverPrompts(t *testing.T) {
 	if term.CanPrompt() {
 		t.Fatal("GIT_TERMINAL_PROMPT=0 must disable prompting")
 	}
-	if _, err := term.Secret("x"); !errors.Is(err, ErrNoTerminal) {
+	if _, err := term.Secret(context.Background(), "x"); !errors.Is(err, ErrNoTerminal) {
 		t.Fatalf("Secret: %v", err)
 	}
-	if _, err := term.Confirm("x"); !errors.Is(err, ErrNoTerminal) {
+	if _, err := term.Confirm(context.Background(), "x"); !errors.Is(err, ErrNoTerminal) {
 		t.Fatalf("Confirm: %v", err)
 	}
 }
