@@ -19,6 +19,10 @@ type URL struct {
 	User   string // "" when the URL names none
 	Host   string // without brackets, also for IPv6
 	Port   int    // 22 for scp-like and ssh:// without a port; 443/80 for https/http
+	// PortGiven: the URL names its port (ssh://host:7999/…, [host:7999]:…).
+	// git then passes it to ssh (-p), which overrides a Port in
+	// ~/.ssh/config; without it ssh's configuration decides.
+	PortGiven bool
 	// Path is, for SSH, the argument git passes to git-upload-pack:
 	// "/proj/repo.git" for ssh://host/proj/repo.git, "proj/repo.git" for the
 	// scp-like host:proj/repo.git (git sends it relative), "~user/repo.git"
@@ -31,12 +35,48 @@ type URL struct {
 // (local paths, git://, file://, ...).
 var ErrNotSSHOrHTTPS = errors.New("not an ssh or https URL")
 
+// TransportError is a <transport>::<address> URL (ext::sh -c …, fd::17,
+// any remote helper's): git hands it to a program instead of ssh, so it is
+// refused by name, never parsed further, looked up or dialled. It wraps
+// ErrNotSSHOrHTTPS.
+type TransportError struct {
+	Transport string // "ext", "fd", …
+}
+
+func (e *TransportError) Error() string {
+	return fmt.Sprintf("%q URLs hand the address to a program (git's transport helper %q), not to ssh: %v",
+		e.Transport+"::", e.Transport, ErrNotSSHOrHTTPS)
+}
+
+func (e *TransportError) Unwrap() error { return ErrNotSSHOrHTTPS }
+
+// transportPrefix is the <transport> of a <transport>::<address> URL, as
+// git's transport_get finds it (a URL scheme's characters, then "::");
+// "" for other URLs.
+func transportPrefix(raw string) string {
+	i := 0
+	for i < len(raw) {
+		c := raw[i]
+		if !(isASCIILetter(c) || i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			break
+		}
+		i++
+	}
+	if i > 0 && strings.HasPrefix(raw[i:], "::") {
+		return raw[:i]
+	}
+	return ""
+}
+
 // Parse reads a remote URL the way git does for SSH (ssh://, git+ssh://,
 // ssh+git://, scp-like [user@]host:path, bracketed [host:port]:path and
 // [ipv6]:path forms) and also accepts http and https URLs.
 func Parse(raw string) (*URL, error) {
 	if raw == "" {
 		return nil, errors.New("empty remote URL")
+	}
+	if t := transportPrefix(raw); t != "" {
+		return nil, &TransportError{Transport: t}
 	}
 	if i := strings.Index(raw, "://"); i > 0 && isScheme(raw[:i]) {
 		scheme := raw[:i]
@@ -182,7 +222,7 @@ func (u *URL) setAuthority(raw, authority string) error {
 		if err != nil || n < 1 || n > 65535 {
 			return fmt.Errorf("%q has an invalid port %q", raw, port)
 		}
-		u.Port = n
+		u.Port, u.PortGiven = n, true
 	}
 	return nil
 }
@@ -320,14 +360,15 @@ func parseHTTPURL(raw, scheme string) (*URL, error) {
 		if err != nil || n < 1 || n > 65535 {
 			return nil, fmt.Errorf("%q has an invalid port %q", u.Raw, p)
 		}
-		u.Port = n
+		u.Port, u.PortGiven = n, true
 	}
 	return u, nil
 }
 
 // String gives the URL in a form that Parse reads back to the same host,
 // port, user and path. SSH URLs keep their form (scp-like or ssh://);
-// the port is left out when it is 22 (443/80 for https/http).
+// the port is left out when it is 22 and the URL did not name it (443/80
+// for https/http).
 func (u *URL) String() string {
 	switch u.Scheme {
 	case "https", "http":
@@ -342,9 +383,10 @@ func (u *URL) String() string {
 		userAt = u.User + "@"
 	}
 	relative := !strings.HasPrefix(u.Path, "/") && !strings.HasPrefix(u.Path, "~")
+	keepPort := u.Port != 0 && (u.Port != 22 || u.PortGiven)
 	if u.SCPLike || relative {
 		switch {
-		case u.Port != 22 && u.Port != 0:
+		case keepPort:
 			return "[" + userAt + u.Host + ":" + strconv.Itoa(u.Port) + "]:" + u.Path
 		case strings.Contains(u.Host, ":"):
 			return userAt + "[" + u.Host + "]:" + u.Path
@@ -356,7 +398,7 @@ func (u *URL) String() string {
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"
 	}
-	if u.Port != 22 && u.Port != 0 {
+	if keepPort {
 		host += ":" + strconv.Itoa(u.Port)
 	}
 	path := u.Path

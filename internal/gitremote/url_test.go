@@ -90,7 +90,8 @@ func TestParse(t *testing.T) {
 			t.Errorf("Parse(%q.String() = %q): %v", c.raw, u.String(), err)
 			continue
 		}
-		if again.Host != u.Host || again.Port != u.Port || again.Path != u.Path || again.User != u.User || again.Scheme != u.Scheme {
+		if again.Host != u.Host || again.Port != u.Port || again.Path != u.Path || again.User != u.User || again.Scheme != u.Scheme ||
+			u.Scheme == "ssh" && again.PortGiven != u.PortGiven {
 			t.Errorf("Parse(%q).String() = %q reads back as %+v", c.raw, u.String(), again)
 		}
 	}
@@ -98,8 +99,9 @@ func TestParse(t *testing.T) {
 
 func TestString(t *testing.T) {
 	for raw, want := range map[string]string{
-		"git@host:proj/repo.git":                     "git@host:proj/repo.git",
-		"ssh://git@host:22/proj/repo.git":            "ssh://git@host/proj/repo.git",
+		"git@host:proj/repo.git": "git@host:proj/repo.git",
+		// A port named in the URL stays: git passes it to ssh (-p), over ~/.ssh/config.
+		"ssh://git@host:22/proj/repo.git":            "ssh://git@host:22/proj/repo.git",
 		"git+ssh://git@host:7999/proj/repo.git":      "ssh://git@host:7999/proj/repo.git",
 		"ssh://host/~alice/r.git":                    "ssh://host/~alice/r.git",
 		"ssh://host/100%25.git":                      "ssh://host/100%25.git",
@@ -187,6 +189,52 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// TestParseRefusesTransports: <transport>::<address> URLs are refused by
+// name, before anything else reads them; git hands them to a program
+// (git-remote-<transport>), as `git ls-remote` shows.
+func TestParseRefusesTransports(t *testing.T) {
+	for raw, transport := range map[string]string{
+		"ext::sh -c touch% /tmp/pwned": "ext",
+		"fd::17":                       "fd",
+		"fd::17,18/proj/repo.git":      "fd",
+		"svn+ssh::host:proj/repo.git":  "svn+ssh",
+		"bb::proj/repo.git":            "bb",
+		"x-y.z::ssh://host/p":          "x-y.z",
+	} {
+		_, err := Parse(raw)
+		var te *TransportError
+		if !errors.As(err, &te) || te.Transport != transport {
+			t.Errorf("Parse(%q) = %v, want a TransportError for %q", raw, err, transport)
+			continue
+		}
+		if !errors.Is(err, ErrNotSSHOrHTTPS) {
+			t.Errorf("Parse(%q): %v is not ErrNotSSHOrHTTPS", raw, err)
+		}
+		if strings.Contains(err.Error(), "touch") {
+			t.Errorf("Parse(%q): the error repeats the command: %v", raw, err)
+		}
+	}
+	// Not transports: a scheme character cannot start the name, and
+	// scp-like URLs have one colon after the host.
+	for _, raw := range []string{"git@host:proj/repo.git", "host:proj/repo.git", "[host:7999]:p.git"} {
+		if _, err := Parse(raw); err != nil {
+			t.Errorf("Parse(%q): %v", raw, err)
+		}
+	}
+	// git agrees that these are not SSH: it looks for the helper program.
+	gitPath := testutil.RequireTool(t, "git")
+	dir := t.TempDir()
+	cmd := exec.Command(gitPath, "ls-remote", "bbkeynosuchhelper::proj/repo.git")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "remote-bbkeynosuchhelper") {
+		t.Errorf("git ls-remote bbkeynosuchhelper::…: %v\n%s", err, out)
+	}
+	if _, err := Parse("bbkeynosuchhelper::proj/repo.git"); err == nil {
+		t.Error("Parse accepted what git hands to a helper")
+	}
+}
+
 // TestParseMatchesGit compares every SSH form with what git itself makes
 // of it (`git fetch-pack --diag-url`).
 func TestParseMatchesGit(t *testing.T) {
@@ -224,6 +272,11 @@ func TestParseMatchesGit(t *testing.T) {
 		}
 		if diag["protocol"] != "ssh" || diag["userandhost"] != userAndHost || wantPort != strconv.Itoa(u.Port) || diag["path"] != u.Path {
 			t.Errorf("%q: git says %v; Parse says user@host %q port %d path %q", c.raw, diag, userAndHost, u.Port, u.Path)
+		}
+		// git passes -p (overriding ~/.ssh/config's Port) exactly when
+		// the URL names a port.
+		if given := diag["port"] != "NONE"; given != u.PortGiven {
+			t.Errorf("%q: git says port %s; Parse says PortGiven %v", c.raw, diag["port"], u.PortGiven)
 		}
 	}
 }
