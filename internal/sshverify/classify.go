@@ -19,7 +19,11 @@ import (
 func classifyDialError(ctx context.Context, addr string, err error) *failure {
 	var netErr net.Error
 	var dnsErr *net.DNSError
+	var hostKey *HostKeyError
 	switch {
+	case errors.As(err, &hostKey):
+		// A jump host's key was refused: the whole path is, as with ssh.
+		return &failure{status: hostKey.Status, msg: err.Error(), hop: hostKey}
 	case ctx.Err() != nil && timedOut(ctx), errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
 		return &failure{status: StatusTimeout, msg: fmt.Sprintf("connecting to %s timed out", addr)}
 	case ctx.Err() != nil:
@@ -47,7 +51,7 @@ func (v *verifier) classifyHandshakeError(ep endpoint, err error, authenticating
 		// refused (or the server sent a disconnect, as OpenSSH does after
 		// too many failures).
 		return &failure{status: StatusKeyRejected, msg: fmt.Sprintf("permission denied (publickey): %s did not accept the key %s for user %q",
-			addr, ssh.FingerprintSHA256(v.opts.Signer.PublicKey()), ep.user)}
+			addr, ssh.FingerprintSHA256(v.signer(ep).PublicKey()), ep.user)}
 	case errors.As(err, &algoErr) && algoErr.What == "host key":
 		return &failure{status: StatusUnreachable, msg: fmt.Sprintf("the server at %s offers no host key type that OpenSSH accepts by default (it offers %s)",
 			addr, strings.Join(algoErr.RequestedAlgorithms, ", "))}

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -73,26 +75,40 @@ type pinKey struct{ name, file string }
 
 // spec is where ep's host keys are looked up and pinned.
 func (v *verifier) spec(ep endpoint) KnownHostsSpec {
-	spec := KnownHostsSpec{GlobalFiles: v.opts.ExtraKnownHosts}
+	if ep.settings == nil {
+		return v.mergeSpec(KnownHostsSpec{})
+	}
+	return v.mergeSpec(ep.settings.KnownHosts)
+}
+
+// mergeSpec fills the file lists s leaves nil with Options' files.
+func (v *verifier) mergeSpec(s KnownHostsSpec) KnownHostsSpec {
+	spec := KnownHostsSpec{GlobalFiles: v.opts.ExtraKnownHosts, Alias: s.Alias}
 	if v.opts.KnownHostsFile != "" {
 		spec.UserFiles = []string{v.opts.KnownHostsFile}
 	}
-	if ep.settings != nil {
-		s := ep.settings.KnownHosts
-		if s.UserFiles != nil {
-			spec.UserFiles = s.UserFiles
-		}
-		if s.GlobalFiles != nil {
-			spec.GlobalFiles = s.GlobalFiles
-		}
-		spec.Alias = s.Alias
+	if s.UserFiles != nil {
+		spec.UserFiles = s.UserFiles
+	}
+	if s.GlobalFiles != nil {
+		spec.GlobalFiles = s.GlobalFiles
 	}
 	return spec
 }
 
-func (v *verifier) hostRef(ep endpoint) (HostRef, KnownHostsSpec) {
-	spec := v.spec(ep)
-	return HostRef{Host: ep.host, Port: ep.port, Alias: spec.Alias}, spec
+// keyScope is a server whose host key is checked: the address dialled
+// and where its keys are looked up and pinned (a target's endpoint, or a
+// jump host on the way to it).
+type keyScope struct {
+	host string
+	port int
+	spec KnownHostsSpec
+}
+
+func (k keyScope) ref() HostRef { return HostRef{Host: k.host, Port: k.port, Alias: k.spec.Alias} }
+func (k keyScope) addr() string { return net.JoinHostPort(k.host, strconv.Itoa(k.port)) }
+func (v *verifier) scope(ep endpoint) keyScope {
+	return keyScope{host: ep.host, port: ep.port, spec: v.spec(ep)}
 }
 
 func pinFile(spec KnownHostsSpec) string {
@@ -122,9 +138,8 @@ func describeKey(k ssh.PublicKey) string { return k.Type() + " " + ssh.Fingerpri
 // checkHostKey decides whether key may be used for ep: the known_hosts
 // verdict, and for an unknown host the policy's decision, made once per
 // name and file and shared by every connection.
-func (v *verifier) checkHostKey(ctx context.Context, ep endpoint, key ssh.PublicKey) (*HostKeyCheck, *failure) {
-	ref, spec := v.hostRef(ep)
-	addr := addrOf(ep)
+func (v *verifier) checkHostKey(ctx context.Context, sc keyScope, key ssh.PublicKey) (*HostKeyCheck, *failure) {
+	ref, spec, addr := sc.ref(), sc.spec, sc.addr()
 	kh, err := v.knownHosts(spec)
 	if err != nil {
 		return nil, &failure{status: StatusHostUnknown, hostKey: key, msg: err.Error()}
@@ -141,7 +156,7 @@ func (v *verifier) checkHostKey(ctx context.Context, ep endpoint, key ssh.Public
 		return fail(StatusHostMismatch, fmt.Sprintf(
 			"the host key of %s (%s) is marked @revoked in %s, so ssh refuses it. "+
 				"Someone may be using a stolen key, or the server still uses a key that was withdrawn: %s; known_hosts was not changed",
-			addr, offered, chk.Entry.Where(), checkAdvice(ep)))
+			addr, offered, chk.Entry.Where(), checkAdvice(sc)))
 	case HostKeyChanged:
 		var where []string
 		for _, w := range chk.Conflicts {
@@ -150,7 +165,7 @@ func (v *verifier) checkHostKey(ctx context.Context, ep endpoint, key ssh.Public
 		return fail(StatusHostMismatch, fmt.Sprintf(
 			"the host key of %s has changed: the server offered %s, but known_hosts has %s. "+
 				"Someone may be intercepting the connection (a man-in-the-middle attack), or the server's key was replaced: %s; known_hosts was not changed",
-			addr, offered, strings.Join(where, ", "), checkAdvice(ep)))
+			addr, offered, strings.Join(where, ", "), checkAdvice(sc)))
 	}
 
 	file := pinFile(spec)
@@ -159,7 +174,7 @@ func (v *verifier) checkHostKey(ctx context.Context, ep endpoint, key ssh.Public
 	defer v.promptMu.Unlock()
 	d, decided := v.decisions[pk]
 	if !decided {
-		d = v.decide(ctx, ep, ref, file, chk)
+		d = v.decide(ctx, sc, file, chk)
 		v.decisions[pk] = d
 	}
 	switch {
@@ -178,8 +193,8 @@ func (v *verifier) checkHostKey(ctx context.Context, ep endpoint, key ssh.Public
 
 // decide asks the policy about an unknown host and records an accepted
 // key. Called under promptMu.
-func (v *verifier) decide(ctx context.Context, ep endpoint, ref HostRef, file string, chk HostKeyCheck) *decision {
-	addr := addrOf(ep)
+func (v *verifier) decide(ctx context.Context, sc keyScope, file string, chk HostKeyCheck) *decision {
+	ref, addr := sc.ref(), sc.addr()
 	offered := describeKey(chk.Key)
 	where := file
 	if where == "" {
@@ -198,7 +213,7 @@ func (v *verifier) decide(ctx context.Context, ep endpoint, ref HostRef, file st
 	case ReasonPublishedMismatch:
 		d.fail = &failure{status: StatusHostMismatch, msg: fmt.Sprintf(
 			"the host key of %s (%s) was not accepted: the server offered %s, but %s publishes %s; someone may be intercepting the connection: %s",
-			addr, offered, ssh.FingerprintSHA256(chk.Key), dec.Published.Server, dec.Published.Fingerprint, checkAdvice(ep))}
+			addr, offered, ssh.FingerprintSHA256(chk.Key), dec.Published.Server, dec.Published.Fingerprint, checkAdvice(sc))}
 	case ReasonPromptFailed:
 		d.fail = unknown(fmt.Sprintf("the host key of %s (%s) is unknown and could not be checked: %v", addr, offered, dec.Err))
 	case ReasonDeclined:
@@ -213,7 +228,7 @@ func (v *verifier) decide(ctx context.Context, ep endpoint, ref HostRef, file st
 		case errors.As(err, &meanwhile):
 			d.fail = &failure{status: StatusHostMismatch, msg: fmt.Sprintf(
 				"the host key of %s (%s) was accepted, but meanwhile %s came to name another key for it (%s): %s; known_hosts was not changed",
-				addr, offered, file, describeConflict(meanwhile.check), checkAdvice(ep))}
+				addr, offered, file, describeConflict(meanwhile.check), checkAdvice(sc))}
 		case err != nil:
 			pin.Err = err
 			d.fail = unknown(fmt.Sprintf("the host key of %s (%s) was accepted but not recorded: %v", addr, offered, err))
@@ -287,9 +302,9 @@ func countLines(b []byte) int {
 	return n
 }
 
-// attachPins adds to r the decision made about ep's host in this call.
-func (v *verifier) attachPins(r *Result, ep endpoint) {
-	ref, spec := v.hostRef(ep)
+// attachPins adds to r the decision made about sc's host in this call.
+func (v *verifier) attachPins(r *Result, sc keyScope) {
+	ref, spec := sc.ref(), sc.spec
 	v.promptMu.Lock()
 	defer v.promptMu.Unlock()
 	d := v.decisions[pinKey{ref.Name(), pinFile(spec)}]
@@ -307,7 +322,7 @@ func (v *verifier) attachPins(r *Result, ep endpoint) {
 	}
 }
 
-func checkAdvice(ep endpoint) string {
+func checkAdvice(sc keyScope) string {
 	return fmt.Sprintf("compare with the SSH host key fingerprint on Bitbucket's administration page (Server settings, SSH) "+
-		"or from `ssh-keyscan -p %d %s | ssh-keygen -lf -` run on a network you trust", ep.port, ep.host)
+		"or from `ssh-keyscan -p %d %s | ssh-keygen -lf -` run on a network you trust", sc.port, sc.host)
 }

@@ -19,10 +19,11 @@ type failure struct {
 	msg     string
 	hostKey ssh.PublicKey
 	check   *HostKeyCheck
+	hop     *HostKeyError // a jump host's key was refused
 }
 
 func (f *failure) fill(r *Result) {
-	r.Status, r.Message = f.status, f.msg
+	r.Status, r.Message, r.Hop = f.status, f.msg, f.hop
 	if f.hostKey != nil {
 		r.HostKey = f.hostKey
 	}
@@ -57,7 +58,8 @@ type pool struct {
 	failed  *failure      // a dial failure every later target shares
 	changed chan struct{} // closed (and replaced) when a slot frees up
 	closed  bool
-	spread  bool // a connection allows fewer sessions than assumed
+	spread  bool       // a connection allows fewer sessions than assumed
+	hops    []keyScope // jump hosts whose keys were checked on the way
 
 	// whoami names the key's owner, the same for every target on this
 	// endpoint: the first target asks, the others wait for its answer.
@@ -270,13 +272,14 @@ func (p *pool) dial(ctx context.Context, c *conn) {
 		p.mu.Unlock()
 	}
 
-	ref, spec := v.hostRef(ep)
-	kh, err := v.knownHosts(spec)
+	sc := v.scope(ep)
+	ref := sc.ref()
+	kh, err := v.knownHosts(sc.spec)
 	if err != nil {
 		fail(&failure{status: StatusHostUnknown, msg: err.Error()})
 		return
 	}
-	netConn, err := v.connect(ctx, ep)
+	netConn, err := v.connect(ctx, p)
 	if err != nil {
 		fail(classifyDialError(ctx, addr, err))
 		return
@@ -290,11 +293,11 @@ func (p *pool) dial(ctx context.Context, c *conn) {
 	var hostKeyFail *failure
 	cfg := &ssh.ClientConfig{
 		User:              ep.user,
-		Auth:              []ssh.AuthMethod{ssh.PublicKeys(v.opts.Signer)},
+		Auth:              []ssh.AuthMethod{ssh.PublicKeys(v.signer(ep))},
 		HostKeyAlgorithms: kh.HostKeyAlgorithmsFrom(ref, hostKeyAlgorithms(ep)),
 		HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error {
 			c.hostKey = key
-			c.check, hostKeyFail = v.checkHostKey(ctx, ep, key)
+			c.check, hostKeyFail = v.checkHostKey(ctx, sc, key)
 			if hostKeyFail != nil {
 				return errors.New(hostKeyFail.msg)
 			}
@@ -339,9 +342,13 @@ func hostKeyAlgorithms(ep endpoint) []string {
 	return ep.settings.HostKeyAlgorithms
 }
 
-// connect opens the byte stream to ep: its HostSettings.Dial (a proxy
-// path), else TCP to host:port.
-func (v *verifier) connect(ctx context.Context, ep endpoint) (net.Conn, error) {
+// connect opens the byte stream to p's endpoint: its HostSettings'
+// DialJump or Dial (a proxy path), else TCP to host:port.
+func (v *verifier) connect(ctx context.Context, p *pool) (net.Conn, error) {
+	ep := p.ep
+	if ep.settings != nil && ep.settings.DialJump != nil {
+		return ep.settings.DialJump(ctx, &HopKeys{v: v, p: p})
+	}
 	if ep.settings != nil && ep.settings.Dial != nil {
 		return ep.settings.Dial(ctx)
 	}

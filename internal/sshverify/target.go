@@ -41,9 +41,16 @@ type HostSettings struct {
 	// Dial opens the byte stream SSH runs over (a ProxyJump or
 	// ProxyCommand path); nil dials Host:Port over TCP.
 	Dial func(ctx context.Context) (net.Conn, error)
+	// DialJump is Dial for a path through jump hosts (ProxyJump): hops
+	// checks each jump host's key as the target's is checked. It is used
+	// instead of Dial when set.
+	DialJump func(ctx context.Context, hops *HopKeys) (net.Conn, error)
 	// HostKeyAlgorithms is ssh's HostKeyAlgorithms for the host (ssh -G),
 	// ordered by known_hosts as ssh orders it; nil: OpenSSH's defaults.
 	HostKeyAlgorithms []string
+	// Signer is the only key offered to this host (the identity ssh
+	// would offer it, say); nil means Options.Signer.
+	Signer ssh.Signer
 }
 
 // Status is the outcome of one target (the values of the CLI contract).
@@ -80,13 +87,18 @@ type Result struct {
 	// its host key, the push host's.
 	HostCheck *HostKeyCheck
 	// Pins are the decisions about unknown host keys made during this
-	// call for the hosts of this target (and of its push URL with Write).
+	// call for the hosts of this target (and of its push URL with Write,
+	// and of the jump hosts on the way).
 	Pins []Pin
+	// Hop is set when a jump host's key was the problem (the status is
+	// then host-unknown or host-mismatch about that host, not the target).
+	Hop *HostKeyError
 }
 
 // Options configures Verify.
 type Options struct {
-	// Signer is the only key offered, nothing else.
+	// Signer is the only key offered, nothing else, to targets whose
+	// HostSettings name none. A target with no key is key-error.
 	Signer ssh.Signer
 	// KnownHostsFile is the user's known_hosts: read, and appended to
 	// (never rewritten) when a new host key is accepted; created 0644 if

@@ -19,6 +19,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/git-bbkey/git-bbkey/internal/gitremote"
 )
 
@@ -44,13 +46,6 @@ func Verify(ctx context.Context, targets []Target, opts Options) []Result {
 	results := make([]Result, len(targets))
 	for i, t := range targets {
 		results[i].Target = t
-	}
-	if opts.Signer == nil {
-		for i := range results {
-			results[i].Status = StatusKeyError
-			results[i].Message = "no key to authenticate with"
-		}
-		return results
 	}
 	v := &verifier{opts: opts, clock: newPauseClock(), pools: map[endpoint]*pool{},
 		dbs: map[string]*knownHostsDB{}, decisions: map[pinKey]*decision{}}
@@ -80,7 +75,10 @@ func Verify(ctx context.Context, targets []Target, opts Options) []Result {
 		}
 		for _, t := range eps {
 			if ep, _, err := v.resolve(t); err == nil {
-				v.attachPins(&results[i], ep)
+				v.attachPins(&results[i], v.scope(ep))
+				for _, hop := range v.poolHops(ep) {
+					v.attachPins(&results[i], hop)
+				}
 			}
 		}
 	}
@@ -155,6 +153,14 @@ func (v *verifier) resolve(t Target) (ep endpoint, path string, err error) {
 	return ep, path, nil
 }
 
+// signer is the key offered to ep: its settings' own, else Options'.
+func (v *verifier) signer(ep endpoint) ssh.Signer {
+	if ep.settings != nil && ep.settings.Signer != nil {
+		return ep.settings.Signer
+	}
+	return v.opts.Signer
+}
+
 func (v *verifier) poolFor(ep endpoint) *pool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -177,6 +183,10 @@ func (v *verifier) verifyTarget(parent context.Context, t Target) (res Result) {
 	ep, path, err := v.resolve(t)
 	if err != nil {
 		res.Status, res.Message = StatusBadURL, err.Error()
+		return res
+	}
+	if v.signer(ep) == nil {
+		res.Status, res.Message = StatusKeyError, "no key to authenticate with"
 		return res
 	}
 	ctx, cancel := v.clock.withTimeout(parent, v.opts.Timeout)
