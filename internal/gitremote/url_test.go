@@ -346,3 +346,16 @@ func FuzzParse(f *testing.F) {
 		u.BitbucketRepo()
 	})
 }
+
+func TestRedact(t *testing.T) {
+	for raw, want := range map[string]string{
+		"https://alice:s3cret@host/scm/p/r.git": "https://alice:xxxxx@host/scm/p/r.git",
+		"http://a:pw@[broken/x":                 "http://a:xxxxx@[broken/x",
+		"ssh://git@host:7999/p/r.git":           "ssh://git@host:7999/p/r.git",
+		"git@host:p/r.git":                      "git@host:p/r.git",
+	} {
+		if got := Redact(raw); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}

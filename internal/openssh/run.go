@@ -32,6 +32,9 @@ type Runner struct {
 	Dir string
 	// MaxOutput bounds what is kept of stdout and of stderr (default 64 KiB).
 	MaxOutput int
+	// Options are added for OpenSSH, before git's own (e.g. "-o",
+	// "StrictHostKeyChecking=accept-new"); other variants ignore them.
+	Options []string
 }
 
 // RunRequest is one remote command.
@@ -85,6 +88,7 @@ func (r *Runner) Run(ctx context.Context, req RunRequest) (*RunResult, error) {
 	switch variant {
 	case VariantSSH:
 		args = []string{"-v", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-i", req.KeyFile}
+		args = append(args, r.Options...)
 		res.IdentityEnforced = true
 	case VariantPlink, VariantPutty, VariantTortoisePlink:
 		args = []string{"-batch", "-noagent", "-i", req.KeyFile}

@@ -3,6 +3,7 @@ package openssh
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -118,5 +119,87 @@ func TestAdvertisementEnd(t *testing.T) {
 		if ended != tc.ended {
 			t.Errorf("%q: ended %v", tc.chunks, ended)
 		}
+	}
+}
+
+// TestRunnerFailure: how ssh failed, from its own words, for each way it
+// fails before the command runs; against a real sshd.
+func TestRunnerFailure(t *testing.T) {
+	srv := sshdtest.Start(t, sshdtest.Options{})
+	dir := t.TempDir()
+	alice, aliceFile := sshdtest.NewKey(t, dir, "alice")
+	_, strangerFile := sshdtest.NewKey(t, dir, "stranger")
+	other, _ := sshdtest.NewKey(t, dir, "other")
+	srv.Authorize(alice.PublicKey(), "alice")
+	kh := filepath.Join(dir, "known_hosts")
+	changed := filepath.Join(dir, "changed_hosts")
+	hole, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hole.Close()
+	go func() {
+		for {
+			c, err := hole.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // accepted, never answered
+		}
+	}()
+	if err := os.WriteFile(kh, []byte(srv.KnownHostsLine()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	line := "[" + srv.Host + "]:" + strconv.Itoa(srv.Port) + " " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(other.PublicKey())))
+	if err := os.WriteFile(changed, []byte(line+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hp := func(name string, extra ...string) []string {
+		return append([]string{"Host " + name, "  HostName " + srv.Host, "  Port " + strconv.Itoa(srv.Port), "  User " + srv.LoginUser}, extra...)
+	}
+	var blocks []string
+	for _, b := range [][]string{
+		hp("bb"),
+		hp("unknown", "  UserKnownHostsFile /dev/null"),
+		hp("changed", "  UserKnownHostsFile "+changed),
+		{"Host closed", "  HostName 127.0.0.1", "  Port 1"},
+		{"Host hole", "  HostName 127.0.0.1", "  Port " + strconv.Itoa(hole.Addr().(*net.TCPAddr).Port), "  ConnectTimeout 1"},
+	} {
+		blocks = append(blocks, b...)
+	}
+	cfg := sshdtest.WriteSSHConfig(t, dir, strangerFile, kh, blocks...)
+	r := &Runner{Command: Command{Text: "ssh -F " + cfg, Shell: true, Variant: VariantSSH, Words: []string{"ssh", "-F", cfg}},
+		Env: []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}}
+	for _, c := range []struct {
+		host, key string
+		want      Failure
+	}{
+		{"bb", aliceFile, FailNone},
+		{"bb", strangerFile, FailAuth},
+		{"unknown", aliceFile, FailHostKeyUnknown},
+		{"changed", aliceFile, FailHostKeyChanged},
+		{"closed", aliceFile, FailUnreachable},
+		{"hole", aliceFile, FailTimeout},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		res, err := r.Run(ctx, RunRequest{Target: Target{Host: c.host}, KeyFile: c.key, Remote: "whoami"})
+		cancel()
+		if err != nil {
+			t.Errorf("%s: %v", c.host, err)
+			continue
+		}
+		if got := res.Failure(); got != c.want {
+			t.Errorf("%s with %s: failure %d, want %d (exit %d)\nstderr: %s", c.host, filepath.Base(c.key), got, c.want, res.ExitCode, res.Stderr)
+		}
+		if c.want != FailNone && res.Reason() == "" {
+			t.Errorf("%s: no reason in %q", c.host, res.Stderr)
+		}
+	}
+	// The accept-new option makes ssh record an unknown key itself.
+	fresh := filepath.Join(dir, "fresh_hosts")
+	r.Options = []string{"-o", "StrictHostKeyChecking=accept-new", "-o", "UserKnownHostsFile=" + fresh}
+	res, err := r.Run(context.Background(), RunRequest{Target: Target{Host: "unknown"}, KeyFile: aliceFile, Remote: "whoami"})
+	if err != nil || res.Failure() != FailNone || string(res.Stdout) != "alice\n" {
+		t.Errorf("accept-new: %v %+v\nstderr: %s", err, res, res.Stderr)
 	}
 }

@@ -132,6 +132,13 @@ func TestReadAdvertisement(t *testing.T) {
 	if !errors.As(err, &remote) || !strings.HasPrefix(remote.msg, "Repository not found") {
 		t.Errorf("ERR pkt gave %v", err)
 	}
+	// The exported form, for advertisements the user's ssh brought.
+	if refs, msg, err := ParseAdvertisement([]byte(advertisementSeeds[3])); refs != 0 || err == nil || !strings.HasPrefix(msg, "Repository not found") {
+		t.Errorf("ParseAdvertisement(ERR) = %d, %q, %v", refs, msg, err)
+	}
+	if refs, msg, err := ParseAdvertisement([]byte(advertisementSeeds[5])); refs != 2 || msg != "" || err != nil {
+		t.Errorf("ParseAdvertisement = %d, %q, %v", refs, msg, err)
+	}
 }
 
 func FuzzReadAdvertisement(f *testing.F) {

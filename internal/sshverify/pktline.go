@@ -124,3 +124,16 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 }
 
 func (b *limitedBuffer) String() string { return b.buf.String() }
+
+// ParseAdvertisement reads a ref advertisement that another client got
+// (the stdout of git-upload-pack or git-receive-pack run through the
+// user's ssh) as Verify reads its own: the number of refs, or the
+// server's ERR message (remote), or what was wrong with it (err).
+func ParseAdvertisement(b []byte) (refs int, remote string, err error) {
+	refs, err = readAdvertisement(bufio.NewReader(bytes.NewReader(b)))
+	var e *errRemote
+	if errors.As(err, &e) {
+		return 0, e.msg, err
+	}
+	return refs, "", err
+}
