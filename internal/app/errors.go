@@ -11,12 +11,14 @@ import (
 	"github.com/git-bbkey/git-bbkey/internal/bbsession"
 	"github.com/git-bbkey/git-bbkey/internal/bitbucket"
 	"github.com/git-bbkey/git-bbkey/internal/gitconfig"
+	"github.com/git-bbkey/git-bbkey/internal/gitremote"
 	"github.com/git-bbkey/git-bbkey/internal/keygen"
 	"github.com/git-bbkey/git-bbkey/internal/prompt"
 	"github.com/git-bbkey/git-bbkey/internal/register"
 	"github.com/git-bbkey/git-bbkey/internal/safefile"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
 	"github.com/git-bbkey/git-bbkey/internal/termui"
+	"github.com/git-bbkey/git-bbkey/internal/verify"
 )
 
 // Exit codes, as in the contract.
@@ -77,6 +79,9 @@ func explain(err error) *Error {
 		return e
 	}
 	if e := explainBitbucket(err); e != nil {
+		return e
+	}
+	if e := explainVerify(err); e != nil {
 		return e
 	}
 	var (
@@ -360,4 +365,49 @@ func notLoadableHint(e *sshkeys.NotLoadableError) string {
 		return "the file looks cut short: restore it from ~/.ssh/key_backup, or make a new key with git bbkey generate"
 	}
 	return "check it with ssh-keygen -y -f " + e.Path + ", or name another key with --key PATH"
+}
+
+// ---- verify: the run's names, and why a target could not be checked ----
+
+// explainVerify explains the errors of the verify workflow; nil for
+// other errors.
+func explainVerify(err error) *Error {
+	const example = "ssh://git@bitbucket.example.com:7999/proj/repo.git"
+	fail := func(hints ...string) *Error {
+		return &Error{Code: exitFailure, Msg: err.Error(), Err: err, Hints: hints}
+	}
+	var (
+		noRemote   *verify.NoRemoteError
+		unknown    *verify.UnknownNameError
+		notRepo    *verify.NotRepositoryError
+		transport  *gitremote.TransportError
+		notBB      *verify.NotBitbucketURLError
+		push       *verify.PushURLError
+		settings   *verify.SettingsError
+		noIdentity *verify.NoIdentityError
+	)
+	switch {
+	case errors.As(err, &noRemote):
+		return fail("name a remote or URL: git bbkey verify "+example, "or choose the default remote: git config bbkey.remote upstream")
+	case errors.As(err, &unknown):
+		return &Error{Code: exitUsage, Msg: err.Error(), Err: err,
+			Hints: []string{"list the remotes with git remote -v, or give a URL such as ssh://git@host:7999/proj/repo.git"}}
+	case errors.As(err, &notRepo):
+		return fail("run it in your repository, or give a URL: git bbkey verify " + example)
+	case errors.Is(err, verify.ErrNoRemotes):
+		return fail("add one: git remote add origin " + example)
+	case errors.As(err, &push) && push.Remote != "":
+		return fail("check the remote's push URL: git remote get-url --push " + push.Remote)
+	case errors.As(err, &push):
+		return fail("check the url.<base>.pushInsteadOf rule that matches " + push.Fetch)
+	case errors.As(err, &transport):
+		return fail("git hands " + transport.Transport + ":: URLs to a program; git bbkey checks only ssh:// and Bitbucket https URLs, and never runs that program")
+	case errors.As(err, &notBB):
+		return fail("give the SSH clone URL from Bitbucket's Clone dialog, e.g. " + example)
+	case errors.As(err, &settings):
+		return fail(fmt.Sprintf("ssh -G %s shows what ssh makes of your configuration: fix ~/.ssh/config (or core.sshCommand, GIT_SSH_COMMAND), then run again", settings.Host))
+	case errors.As(err, &noIdentity):
+		return fail("create one with git bbkey generate --file PATH (one of the files above), or name the key with --key PATH")
+	}
+	return nil
 }

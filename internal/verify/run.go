@@ -1,0 +1,186 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/git-bbkey/git-bbkey/internal/openssh"
+	"github.com/git-bbkey/git-bbkey/internal/sshverify"
+)
+
+const defaultTimeout = 15 * time.Second
+
+// run is one run of the workflow: its choices and what it learnt.
+type run struct {
+	d    *Deps
+	opts Options
+	keys keyring
+	// openSSH is Deps.OpenSSH, once; server this run's Bitbucket base
+	// URL, once ("" when none is known).
+	openSSH func(ctx context.Context) (*openssh.Resolver, *openssh.Runner, error)
+	server  func() string
+
+	mu    sync.Mutex
+	hosts map[hostKey]*sshverify.HostSettings
+	who   map[string]*whoCall
+}
+
+func newRun(ctx context.Context, d *Deps, opts Options) *run {
+	r := &run{d: d, opts: opts, keys: keyring{unlock: d.Unlock}}
+	var once sync.Once
+	var resolver *openssh.Resolver
+	var runner *openssh.Runner
+	var err error
+	r.openSSH = func(ctx context.Context) (*openssh.Resolver, *openssh.Runner, error) {
+		once.Do(func() {
+			if d.OpenSSH == nil {
+				err = errors.New("no ssh settings to go by")
+				return
+			}
+			resolver, runner, err = d.OpenSSH(ctx)
+		})
+		return resolver, runner, err
+	}
+	r.server = sync.OnceValue(func() string {
+		if d.Sessions == nil {
+			return ""
+		}
+		base, _ := d.Sessions.Resolve(ctx, opts.Server)
+		return base
+	})
+	return r
+}
+
+func (r *run) progress(s Step) {
+	if r.d.Progress != nil {
+		r.d.Progress(s)
+	}
+}
+
+func (r *run) timeout() time.Duration {
+	if r.opts.Timeout > 0 {
+		return r.opts.Timeout
+	}
+	return defaultTimeout
+}
+
+// Run verifies the targets opts names and returns one result per target,
+// in order. Its error is for the run as a whole: the names cannot be read
+// (*NoRemoteError, *UnknownNameError, *NotRepositoryError, ErrNoRemotes,
+// a git config error), git's ssh command cannot be read, or ctx ended (an
+// interrupt: the results are then incomplete).
+func Run(ctx context.Context, d Deps, opts Options) ([]Result, error) {
+	r := newRun(ctx, &d, opts)
+	// git's ssh command is a git config read: it runs while the names
+	// are read.
+	go r.openSSH(ctx)
+	names, err := d.names(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	ts := make([]*target, len(names))
+	for i, n := range names {
+		ts[i] = r.parse(ctx, n)
+	}
+	if err := r.check(ctx, ts); err != nil {
+		return nil, err
+	}
+	out := make([]Result, len(ts))
+	for i, t := range ts {
+		out[i] = t.res
+	}
+	return out, nil
+}
+
+// check takes parsed targets to their verdicts.
+func (r *run) check(ctx context.Context, ts []*target) error {
+	if err := r.resolve(ctx, ts); err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if t.done || !r.opts.All {
+			continue
+		}
+		if ok, base := r.thisBitbucket(ctx, t); !ok {
+			t.done, t.res.Status = true, StatusSkipped
+			t.res.Skip = &SkipReason{Host: t.settings.Hostname, Server: base}
+		}
+	}
+	for _, t := range ts {
+		if !t.done && t.key == "" {
+			r.chooseKey(t)
+		}
+	}
+	for _, t := range ts {
+		if t.done {
+			continue
+		}
+		k := r.keys.get(ctx, t.key)
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		t.res.Fingerprint = k.fp
+		if k.err != nil {
+			t.decide(StatusKeyError, k.err)
+		}
+	}
+	_, runner, err := r.openSSH(ctx)
+	if err != nil {
+		return err
+	}
+	var direct []*target
+	var dial []sshverify.Target
+	var wg sync.WaitGroup
+	addrs := map[string]bool{}
+	var addrList []string
+	for _, t := range ts {
+		if t.done {
+			continue
+		}
+		k := r.keys.get(ctx, t.key)
+		if limits := t.settings.Limits(t.key); len(limits) > 0 {
+			t.res.Limits = limits
+			run := *runner
+			run.Variant = t.settings.Variant
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r.viaSSH(ctx, t, &run, k.fp, ts)
+			}()
+			continue
+		}
+		st := sshverify.Target{Remote: t.res.Remote, URL: t.res.URL, Host: t.settings.Hostname, Port: t.settings.Port,
+			Path: t.url.Path, User: t.settings.User, HostOnly: t.hostOnly, Settings: r.hostSettings(t.settings, t.key, k.signer)}
+		if t.push != nil {
+			ps := t.pushSettings
+			st.Push = &sshverify.Target{URL: t.push.String(), Host: ps.Hostname, Port: ps.Port, Path: t.push.Path,
+				User: ps.User, Settings: r.hostSettings(ps, t.key, k.signer)}
+		}
+		direct, dial = append(direct, t), append(dial, st)
+		if a := net.JoinHostPort(st.Host, strconv.Itoa(st.Port)); !addrs[a] {
+			addrs[a] = true
+			addrList = append(addrList, a)
+		}
+	}
+	if len(addrList) > 0 {
+		r.progress(Step{Kind: StepConnecting, Addrs: addrList})
+	}
+	if len(dial) > 0 {
+		res := sshverify.Verify(ctx, dial, sshverify.Options{HostKeyPolicy: r.policy(ts), Write: r.opts.Write, Timeout: r.timeout()})
+		for i, v := range res {
+			t := direct[i]
+			t.res.Via = ViaDirect
+			t.res.Status, t.res.Message, t.res.User, t.res.Refs, t.res.Write = v.Status, v.Message, v.User, v.Refs, v.Write
+			t.res.Elapsed, t.res.HostCheck, t.res.Pins, t.res.HostKeyAdded, t.res.Hop = v.Elapsed, v.HostCheck, v.Pins, v.HostKeyAdded, v.Hop
+		}
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return nil
+}
