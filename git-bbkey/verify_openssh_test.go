@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/git-bbkey/git-bbkey/internal/bbsandbox"
 	"github.com/git-bbkey/git-bbkey/internal/testutil"
 	"github.com/git-bbkey/git-bbkey/internal/testutil/sshdtest"
 	"github.com/git-bbkey/git-bbkey/internal/testutil/unixuser"
@@ -157,7 +157,7 @@ func TestVerifyAgreesWithGit(t *testing.T) {
 		hostBlock("jumpalias", tgt, "~/.ssh/work_key", "  ProxyJump hop2via1"),
 		hostBlock("jumpbad", tgt, "~/.ssh/work_key", "  ProxyJump hopbad"),
 		hostBlock("pcmd", tgt, "~/.ssh/work_key", "  ProxyCommand ssh -W %h:%p hop1"),
-		hostBlock("closed", tgt, "~/.ssh/work_key", "  Port 1"),
+		{"Host closed", "  HostName 127.0.0.1", "  Port 1", "  IdentityFile ~/.ssh/work_key"},
 		{"Match host viassh exec true", "  HostName 127.0.0.1", "  Port " + strconv.Itoa(tgt.Port), "  User " + tgt.LoginUser, "  IdentityFile ~/.ssh/work_key"},
 		{"Match host viasshbad exec true", "  HostName 127.0.0.1", "  Port " + strconv.Itoa(tgt.Port), "  User " + tgt.LoginUser, "  IdentityFile ~/.ssh/id_ed25519"},
 	} {
@@ -221,5 +221,161 @@ func TestVerifyAgreesWithGit(t *testing.T) {
 				t.Errorf("notes %q, gitKey %v: the account's home is $HOME and the key is git's", r.Notes, r.GitKey)
 			}
 		})
+	}
+}
+
+// TestVerifyPinsWhereSSHLooks: with HostKeyAlias and UserKnownHostsFile
+// in ~/.ssh/config, an unknown host fails for git and verify alike, and
+// the key verify pins (under the alias, in that file) is the one the next
+// git ls-remote trusts; a bastion's unknown key is pinned in its own file.
+func TestVerifyPinsWhereSSHLooks(t *testing.T) {
+	l := newSSHLab(t)
+	var blocks []string
+	for _, b := range [][]string{
+		hostBlock("aliased", l.target, "~/.ssh/work_key", "  HostKeyAlias bbalias", "  UserKnownHostsFile ~/.ssh/bb_hosts"),
+		hostBlock("newhop", l.b2, "~/.ssh/work_key", "  UserKnownHostsFile ~/.ssh/hop_hosts"),
+		hostBlock("behindnew", l.target, "~/.ssh/work_key", "  ProxyJump newhop"),
+	} {
+		blocks = append(blocks, b...)
+	}
+	l.config(t, blocks...)
+	const url = "aliased:proj/repo.git"
+	if ok, out := l.lsRemote(t, nil, url); ok {
+		t.Fatalf("git trusted an unknown host key:\n%s", out)
+	}
+	if r := l.verify(t, nil, url); r.Status != "host-unknown" || !strings.Contains(r.Message, "bb_hosts") {
+		t.Fatalf("unknown host key: %+v", r)
+	}
+	if r := l.verify(t, nil, url, "--accept-new-host-key"); r.Status != "ok" {
+		t.Fatalf("--accept-new-host-key: %+v", r)
+	}
+	data, err := os.ReadFile(l.u.Path(".ssh/bb_hosts"))
+	want := "bbalias " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(l.target.HostKey))) + "\n"
+	if err != nil || string(data) != want {
+		t.Fatalf("~/.ssh/bb_hosts = %q (%v), want %q", data, err, want)
+	}
+	if ok, out := l.lsRemote(t, nil, url); !ok {
+		t.Fatalf("git does not trust what verify pinned:\n%s", out)
+	}
+
+	// The bastion's key: unknown to both; pinned by verify in the
+	// bastion's own file, which git then trusts.
+	if ok, _ := l.lsRemote(t, nil, "behindnew:proj/repo.git"); ok {
+		t.Fatal("git went through a bastion with an unknown key")
+	}
+	if r := l.verify(t, nil, "behindnew:proj/repo.git"); r.Status != "host-unknown" {
+		t.Fatalf("unknown bastion: %+v", r)
+	}
+	if r := l.verify(t, nil, "behindnew:proj/repo.git", "--accept-new-host-key"); r.Status != "ok" {
+		t.Fatalf("unknown bastion, --accept-new-host-key: %+v", r)
+	}
+	if data, _ := os.ReadFile(l.u.Path(".ssh/hop_hosts")); !strings.HasPrefix(string(data), "[127.0.0.1]:"+strconv.Itoa(l.b2.Port)+" ") {
+		t.Errorf("~/.ssh/hop_hosts = %q", data)
+	}
+	if ok, out := l.lsRemote(t, nil, "behindnew:proj/repo.git"); !ok {
+		t.Fatalf("git does not trust the bastion key verify pinned:\n%s", out)
+	}
+}
+
+// TestVerifyKeyChoice: --key and bbkey.keyFile still choose; the result
+// names the key git's ssh would offer instead. Through a wrapper that adds
+// keys of its own, a chosen key the server did not take is not proven.
+// And where $HOME is not the account's home, the result says so.
+func TestVerifyKeyChoice(t *testing.T) {
+	l := newSSHLab(t)
+	l.config(t, hostBlock("bb", l.target, "~/.ssh/work_key")...)
+	idKey, workKey := l.u.Path(".ssh/id_ed25519"), l.u.Path(".ssh/work_key")
+	if ok, out := l.lsRemote(t, nil, "bb:proj/repo.git"); !ok {
+		t.Fatalf("git ls-remote:\n%s", out)
+	}
+	r := l.verify(t, nil, "bb:proj/repo.git", "--key", idKey)
+	if r.Status != "key-rejected" || r.Key != idKey || r.GitKey == nil || *r.GitKey != workKey || len(r.Notes) != 1 || !strings.Contains(r.Notes[0], "git may use a key other") {
+		t.Errorf("--key id_ed25519: %+v", r)
+	}
+	l.run(t, nil, "git", "config", "bbkey.keyFile", "~/.ssh/id_ed25519")
+	if r := l.verify(t, nil, "bb:proj/repo.git"); r.Key != idKey || r.GitKey == nil || *r.GitKey != workKey {
+		t.Errorf("bbkey.keyFile: %+v", r)
+	}
+	l.run(t, nil, "git", "config", "--unset", "bbkey.keyFile")
+
+	// A wrapper that adds work_key: the server takes that one, so the
+	// chosen id_ed25519 is not proven, though git itself gets through.
+	l.u.WriteFile("bin/withkey", "#!/bin/sh\nexec ssh -i \"$HOME/.ssh/work_key\" \"$@\"\n", 0o755)
+	env := []string{"GIT_SSH_COMMAND=" + l.u.Path("bin/withkey")}
+	if ok, out := l.lsRemote(t, env, "bb:proj/repo.git"); !ok {
+		t.Fatalf("git ls-remote through the wrapper:\n%s", out)
+	}
+	if r := l.verify(t, env, "bb:proj/repo.git", "--key", idKey); r.Status != "key-rejected" || r.Via != "ssh" || !strings.Contains(r.Message, "not proven") {
+		t.Errorf("wrapper adding a key: %+v", r)
+	}
+
+	// $HOME elsewhere (sudo without -H): $HOME's keys and known_hosts
+	// are checked, and the result says where OpenSSH looks.
+	other := l.u.Mkdir("otherhome")
+	l.u.Give(other)
+	r = l.verify(t, []string{"HOME=" + other}, "ssh://"+l.target.LoginUser+"@127.0.0.1:"+strconv.Itoa(l.target.Port)+"/proj/repo.git", "--key", workKey)
+	found := false
+	for _, n := range r.Notes {
+		found = found || strings.Contains(n, "OpenSSH takes ~ from your account ("+l.u.Home+"), not $HOME ("+other+")")
+	}
+	if !found || r.Status != "host-unknown" {
+		t.Errorf("HOME elsewhere: %+v", r)
+	}
+}
+
+// TestVerifyAllSkipsOtherHosts: with --all, a remote on a host that is not
+// this Bitbucket is skipped (exit 0); named, it is checked as given. A
+// <transport>:: remote is bad-url by name and never run.
+func TestVerifyAllSkipsOtherHosts(t *testing.T) {
+	l := newSSHLab(t)
+	l.config(t, hostBlock("bb", l.target, "~/.ssh/work_key")...)
+	// A Bitbucket whose SSH address is elsewhere: only its REST side
+	// counts here (its settings name the SSH host).
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	bb, err := bbsandbox.Start(ctx, bbsandbox.Config{DataDir: t.TempDir(), Users: []bbsandbox.User{{Name: "alice", Password: "pw-alice-1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bb.Close()
+	l.run(t, nil, "git", "config", "bbkey.url", bb.URL())
+	l.run(t, nil, "git", "remote", "add", "origin", "bb:proj/repo.git")
+	l.run(t, nil, "git", "remote", "add", "hub", "git@github.invalid:octo/demo.git")
+	var out, errOut string
+	out, errOut, err = l.run(t, nil, "git", "bbkey", "verify", "--all", "--json")
+	var doc struct{ Results []verifyOut }
+	if err != nil || json.Unmarshal([]byte(out), &doc) != nil || len(doc.Results) != 2 {
+		t.Fatalf("verify --all: %v\n%s\n%s", err, out, errOut)
+	}
+	if doc.Results[0].Status != "skipped" || !strings.Contains(doc.Results[0].Message, "github.invalid is not the Bitbucket at "+bb.URL()+" (its SSH address could not be read") ||
+		doc.Results[1].Status != "ok" {
+		t.Errorf("results %+v", doc.Results)
+	}
+	// Its settings readable: the host it advertises for SSH is this
+	// Bitbucket too, other hosts are not.
+	bb.SetAnonymousSettings(true)
+	bb.SetSettingsBaseURL("ssh://git@localhost:7999")
+	l.run(t, nil, "git", "remote", "add", "viassh", "ssh://"+l.target.LoginUser+"@localhost:"+strconv.Itoa(l.target.Port)+"/proj/repo.git")
+	out, errOut, err = l.run(t, nil, "git", "bbkey", "verify", "--all", "--json", "--key", l.u.Path(".ssh/work_key"))
+	doc.Results = nil
+	if err != nil || json.Unmarshal([]byte(out), &doc) != nil || len(doc.Results) != 3 {
+		t.Fatalf("verify --all: %v\n%s\n%s", err, out, errOut)
+	}
+	if doc.Results[0].Status != "skipped" || !strings.HasSuffix(doc.Results[0].Message, "(nor its SSH address)") ||
+		doc.Results[1].Status != "ok" || doc.Results[2].Status != "ok" || doc.Results[2].Host != "localhost" {
+		t.Errorf("results %+v", doc.Results)
+	}
+	if r := l.verify(t, nil, "hub"); r.Status != "unreachable" {
+		t.Errorf("hub named: %+v", r)
+	}
+
+	marker := l.u.Path("pwned")
+	l.run(t, nil, "git", "remote", "add", "evil", "ext::sh -c touch% "+marker)
+	out, _, err = l.run(t, []string{"GIT_ALLOW_PROTOCOL=ext"}, "git", "bbkey", "verify", "evil", "--json")
+	if err == nil || !strings.Contains(out, `"status": "bad-url"`) || !strings.Contains(out, `ext::`) {
+		t.Errorf("ext:: remote: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("the ext:: command ran")
 	}
 }

@@ -73,6 +73,10 @@ func skipMessage(r verify.Result) string {
 	if r.Skip == nil || r.Skip.Server == "" {
 		return "not a Bitbucket repository URL"
 	}
+	if r.Skip.AddressErr != nil {
+		return fmt.Sprintf("%s is not the Bitbucket at %s (its SSH address could not be read: %v; name the remote to check it anyway)",
+			r.Skip.Host, r.Skip.Server, r.Skip.AddressErr)
+	}
 	return fmt.Sprintf("%s is not the Bitbucket at %s (nor its SSH address)", r.Skip.Host, r.Skip.Server)
 }
 

@@ -105,9 +105,9 @@ func (r *run) check(ctx context.Context, ts []*target) error {
 		if t.done || !r.opts.All {
 			continue
 		}
-		if ok, base := r.thisBitbucket(ctx, t); !ok {
+		if ok, base, addrErr := r.thisBitbucket(ctx, t); !ok {
 			t.done, t.res.Status = true, StatusSkipped
-			t.res.Skip = &SkipReason{Host: t.settings.Hostname, Server: base}
+			t.res.Skip = &SkipReason{Host: t.settings.Hostname, Server: base, AddressErr: addrErr}
 		}
 	}
 	for _, t := range ts {

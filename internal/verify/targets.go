@@ -129,30 +129,31 @@ func hostOf(raw string) string {
 
 // thisBitbucket tells whether a target's host is this Bitbucket's (the
 // host of its base URL, or of the SSH address it advertises); true when
-// no Bitbucket is known, so that nothing is skipped then.
-func (r *run) thisBitbucket(ctx context.Context, t *target) (bool, string) {
-	base := r.server()
+// no Bitbucket is known, so that nothing is skipped then. When the SSH
+// address cannot be read, only the base URL's host counts (addrErr says
+// why).
+func (r *run) thisBitbucket(ctx context.Context, t *target) (ok bool, base string, addrErr error) {
+	base = r.server()
 	if base == "" || t.base != "" {
-		return true, base
+		return true, base, nil
 	}
 	hosts := []string{t.url.Host}
 	if t.settings != nil {
 		hosts = append(hosts, t.settings.Hostname)
 	}
-	bu, err := gitremote.Parse(base)
-	if err == nil && hasHost(hosts, bu.Host) {
-		return true, base
+	if bu, err := gitremote.Parse(base); err == nil && hasHost(hosts, bu.Host) {
+		return true, base, nil
 	}
 	s, err := r.d.Sessions.For(ctx, base)
 	if err != nil {
-		return true, base
+		return false, base, err
 	}
 	r.progress(Step{Kind: StepBitbucket, Server: base})
 	addr, err := s.SSHAddress(ctx)
-	if err != nil && addr.Host == "" {
-		return true, base // cannot tell: check it as given
+	if addr.Host == "" {
+		return false, base, err
 	}
-	return hasHost(hosts, addr.Host), base
+	return hasHost(hosts, addr.Host), base, nil
 }
 
 func hasHost(hosts []string, h string) bool {

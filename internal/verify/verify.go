@@ -168,6 +168,9 @@ type Result struct {
 type SkipReason struct {
 	Host   string // the target's host (after HostName)
 	Server string // this Bitbucket's base URL; "" when the URL is not a Bitbucket one
+	// AddressErr: the SSH address Bitbucket advertises could not be read,
+	// so only its base URL's host was compared.
+	AddressErr error
 }
 
 // NoteKind names something the caller should tell the user.
