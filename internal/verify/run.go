@@ -80,7 +80,7 @@ func Run(ctx context.Context, d Deps, opts Options) ([]Result, error) {
 	go r.openSSH(ctx)
 	names, err := d.names(ctx, opts)
 	if err != nil {
-		return nil, err
+		return nil, interrupted(ctx, err)
 	}
 	ts := make([]*target, len(names))
 	for i, n := range names {
@@ -99,7 +99,7 @@ func Run(ctx context.Context, d Deps, opts Options) ([]Result, error) {
 // check takes parsed targets to their verdicts.
 func (r *run) check(ctx context.Context, ts []*target) error {
 	if err := r.resolve(ctx, ts); err != nil {
-		return err
+		return interrupted(ctx, err)
 	}
 	for _, t := range ts {
 		if t.done || !r.opts.All {
@@ -130,7 +130,7 @@ func (r *run) check(ctx context.Context, ts []*target) error {
 	}
 	_, runner, err := r.openSSH(ctx)
 	if err != nil {
-		return err
+		return interrupted(ctx, err)
 	}
 	var direct []*target
 	var dial []sshverify.Target
@@ -183,4 +183,13 @@ func (r *run) check(ctx context.Context, ts []*target) error {
 		return context.Cause(ctx)
 	}
 	return nil
+}
+
+// interrupted is ctx's cause when ctx has ended (whatever error that
+// caused on its way), else err.
+func interrupted(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return err
 }

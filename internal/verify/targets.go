@@ -104,6 +104,9 @@ func (r *run) sshURL(ctx context.Context, raw string) (u *gitremote.URL, base st
 	if !ok || base == "" {
 		return nil, "", &NotBitbucketURLError{URL: u.Raw}
 	}
+	if r.d.Sessions == nil {
+		return nil, base, fmt.Errorf("%s: no Bitbucket session to map it to its SSH clone URL", u.Raw)
+	}
 	s, err := r.d.Sessions.For(ctx, base)
 	if err != nil {
 		return nil, base, err
