@@ -22,10 +22,14 @@
 //	server-1    whoami and one git-upload-pack on a connection opened
 //	            beforehand, by an in-process client (no process, no handshake)
 //	server-N    whoami and N git-upload-pack the same way, 10 at a time
+//	conn-N      server-N with the connection in it: dial, key exchange,
+//	            login, the sessions, close (in-process, no process starts)
 //
-// The last two are the server's own share: no client can finish verify-N
-// sooner than verify-1 - server-1 + server-N, and the report says what that
-// floor makes of the verify-N / verify-1 ratio.
+// server-1 and server-N are the server's own share: no client can finish
+// verify-N sooner than verify-1 - server-1 + server-N, and the report says
+// what that floor makes of the verify-N / verify-1 ratio. conn-N is the
+// floor that includes opening the connection: verify-N / conn-N is what
+// verify adds to the least any client must do (target 1.15).
 //
 // Every run is checked (each verify target "ok" with the expected ref
 // count, each ls-remote exit 0 with the same refs, each server-N session
@@ -45,25 +49,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"syscall"
-	"testing"
 	"text/tabwriter"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
-	"github.com/git-bbkey/git-bbkey/internal/bbsandbox"
-	"github.com/git-bbkey/git-bbkey/internal/sshverify"
 	"github.com/git-bbkey/git-bbkey/internal/testutil/sshdtest"
 )
 
@@ -215,11 +211,14 @@ func bench(ctx context.Context, tb *benchTB, cfg config) {
 	// What the server alone needs for verify's sessions (see floor).
 	fl := newFloor(ctx, tb, srv, keyFile)
 	paths := srv.paths
+	conn := connSessions(ctx, tb, srv, keyFile)
 	scenarios = append(scenarios,
 		&scenario{name: "server-1", what: "the server alone: whoami and 1 git-upload-pack on an open connection (in-process client)",
 			run: func() { fl.sessions(paths[:1]) }, inProcess: true},
 		&scenario{name: fmt.Sprintf("server-%d", cfg.repos), what: fmt.Sprintf("the server alone: whoami and %d git-upload-pack, %d at a time, on an open connection", cfg.repos, floorSessions),
-			run: func() { fl.sessions(paths) }, inProcess: true})
+			run: func() { fl.sessions(paths) }, inProcess: true},
+		&scenario{name: fmt.Sprintf("conn-%d", cfg.repos), what: fmt.Sprintf("connect, key exchange, log in, then server-%d's sessions, close (in-process client)", cfg.repos),
+			run: func() { conn(paths) }, inProcess: true})
 
 	if cfg.direct {
 		scenarios[0].what = "git-bbkey verify, 1 remote"
@@ -317,6 +316,7 @@ func report(w io.Writer, cfg config, sc []*scenario, server string, load0 string
 		{sc[0], sc[1], 0.6},
 		{sc[2], sc[0], 2.5},
 		{sc[2], sc[3], 0.1},
+		{sc[2], sc[6], 1.15},
 	}
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "ratio\tmedian\tmin\ttarget\tresult\t")
@@ -337,6 +337,9 @@ func report(w io.Writer, cfg config, sc []*scenario, server string, load0 string
 	v1, sN, s1 := ms(sc[0].median()), ms(sc[5].median()), ms(sc[4].median())
 	fmt.Fprintf(w, "\nfloor: the server needs %.0f ms for the %d sessions of verify-%d on an open connection (%.0f ms for verify-1's two),\n", sN, n+1, n, s1)
 	fmt.Fprintf(w, "so verify-%d / verify-1 cannot be below (verify-1 - server-1 + server-%d) / verify-1 = %.2f with this server.\n", n, n, (v1-s1+sN)/v1)
+	cN := ms(sc[6].median())
+	fmt.Fprintf(w, "With the connection opened too (conn-%d, %.0f ms: dial, key exchange, login, the sessions), verify-%d spends\n", n, cN, n)
+	fmt.Fprintf(w, "%.0f ms more: starting the process (through git), reading git's settings, ssh -G, loading the key.\n", ms(sc[2].median())-cN)
 	if n != 20 {
 		fmt.Fprintf(w, "\nnote: the targets are meant for 20 remotes; this run used %d.\n", n)
 	}
@@ -489,300 +492,4 @@ func must(tb *benchTB, err error) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-}
-
-// benchTB lets sshdtest (written for tests) run in this program: Fatal
-// unwinds to run() with a panic, Cleanup functions run at the end, and
-// TempDir hands out directories under the benchmark's own temp dir. It
-// implements every method of testing.TB; the embedded nil interface only
-// supplies the unexported one.
-type benchTB struct {
-	testing.TB
-	root string
-	ctx  context.Context
-
-	mu       sync.Mutex
-	cleanups []func()
-	failed   bool
-	skipped  bool
-}
-
-type fatal struct{ msg string }
-
-func (b *benchTB) Helper()      {}
-func (b *benchTB) Name() string { return "benchverify" }
-func (b *benchTB) Fail()        { b.mu.Lock(); b.failed = true; b.mu.Unlock() }
-func (b *benchTB) Failed() bool { b.mu.Lock(); defer b.mu.Unlock(); return b.failed }
-func (b *benchTB) FailNow()     { b.Fail(); panic(fatal{"failed"}) }
-func (b *benchTB) Log(args ...any) {
-	fmt.Fprintln(os.Stderr, append([]any{"benchverify:"}, args...)...)
-}
-func (b *benchTB) Logf(format string, args ...any) { logf(format, args...) }
-func (b *benchTB) Error(args ...any)               { b.Fail(); b.Log(args...) }
-func (b *benchTB) Errorf(format string, args ...any) {
-	b.Fail()
-	logf(format, args...)
-}
-func (b *benchTB) Fatal(args ...any) { b.Fail(); panic(fatal{fmt.Sprint(args...)}) }
-func (b *benchTB) Fatalf(format string, args ...any) {
-	b.Fail()
-	panic(fatal{fmt.Sprintf(format, args...)})
-}
-func (b *benchTB) Skip(args ...any) { b.skipped = true; b.Fatal(args...) }
-func (b *benchTB) SkipNow()         { b.skipped = true; b.FailNow() }
-func (b *benchTB) Skipf(format string, args ...any) {
-	b.skipped = true
-	b.Fatalf(format, args...)
-}
-func (b *benchTB) Skipped() bool            { return b.skipped }
-func (b *benchTB) Setenv(key, value string) { b.Fatalf("benchTB: Setenv is not supported") }
-func (b *benchTB) Chdir(dir string)         { b.Fatalf("benchTB: Chdir is not supported") }
-func (b *benchTB) Attr(key, value string)   {}
-func (b *benchTB) Output() io.Writer        { return os.Stderr }
-func (b *benchTB) Context() context.Context { return b.ctx }
-func (b *benchTB) ArtifactDir() string      { return b.TempDir() }
-func (b *benchTB) Cleanup(f func())         { b.mu.Lock(); b.cleanups = append(b.cleanups, f); b.mu.Unlock() }
-func (b *benchTB) TempDir() string {
-	dir, err := os.MkdirTemp(b.root, "tmp")
-	if err != nil {
-		b.Fatal(err)
-	}
-	return dir
-}
-
-// cleanup runs the Cleanup functions, last first, like testing does.
-func (b *benchTB) cleanup() {
-	for {
-		b.mu.Lock()
-		n := len(b.cleanups)
-		if n == 0 {
-			b.mu.Unlock()
-			return
-		}
-		f := b.cleanups[n-1]
-		b.cleanups = b.cleanups[:n-1]
-		b.mu.Unlock()
-		func() {
-			defer func() {
-				if r := recover(); r != nil {
-					logf("cleanup: %v", r)
-				}
-			}()
-			f()
-		}()
-	}
-}
-
-// floorSessions is how many sessions floor runs at once on its
-// connection: OpenSSH's default MaxSessions, as verify does.
-const floorSessions = 10
-
-// floor measures what the server alone needs for verify's work: the same
-// commands verify runs (whoami, and git-upload-pack reading each ref
-// advertisement), at most floorSessions at once, on one SSH connection
-// opened beforehand. No process starts and no handshake is timed, so it
-// is a lower bound for any client on this sshd.
-type floor struct {
-	tb     *benchTB
-	client *ssh.Client
-}
-
-func newFloor(ctx context.Context, tb *benchTB, srv *server, keyFile string) *floor {
-	keyPEM, err := os.ReadFile(keyFile)
-	must(tb, err)
-	signer, err := ssh.ParsePrivateKey(keyPEM)
-	must(tb, err)
-	addr := srv.addr
-	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	nc, err := (&net.Dialer{}).DialContext(dctx, "tcp", addr)
-	must(tb, err)
-	// The same TCP handling as verify, so neither pays for delayed ACKs.
-	nc = sshverify.QuickAck(nc)
-	must(tb, nc.SetDeadline(time.Now().Add(30*time.Second)))
-	conn, chans, reqs, err := ssh.NewClientConn(nc, addr, &ssh.ClientConfig{User: srv.user,
-		Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)}, HostKeyCallback: ssh.FixedHostKey(srv.hostKey)})
-	must(tb, err)
-	must(tb, nc.SetDeadline(time.Time{}))
-	client := ssh.NewClient(conn, chans, reqs)
-	tb.Cleanup(func() { client.Close() })
-	// A hung server must not hang the benchmark.
-	stop := context.AfterFunc(ctx, func() { client.Close() })
-	tb.Cleanup(func() { stop() })
-	return &floor{tb: tb, client: client}
-}
-
-// sessions runs whoami and one git-upload-pack per path, checking each
-// answer, with at most floorSessions open at once.
-func (f *floor) sessions(paths []string) {
-	cmds := []string{"whoami"}
-	for _, p := range paths {
-		cmds = append(cmds, "git-upload-pack '"+p+"'")
-	}
-	slots := make(chan struct{}, floorSessions)
-	errs := make(chan error, len(cmds))
-	for _, cmd := range cmds {
-		slots <- struct{}{}
-		go func() {
-			defer func() { <-slots }()
-			errs <- f.run(cmd)
-		}()
-	}
-	for range cmds {
-		if err := <-errs; err != nil {
-			f.tb.Fatalf("floor: %v", err)
-		}
-	}
-}
-
-func (f *floor) run(cmd string) error {
-	s, err := f.client.NewSession()
-	for try := 0; err != nil && try < 20; try++ {
-		// Refused: sshd had not yet freed the slot of a session that
-		// just closed. Let it catch up, as verify does.
-		var refused *ssh.OpenChannelError
-		if !errors.As(err, &refused) {
-			break
-		}
-		if _, _, err := f.client.SendRequest("keepalive@openssh.com", true, nil); err != nil {
-			return fmt.Errorf("%s: %w", cmd, err)
-		}
-		s, err = f.client.NewSession()
-	}
-	if err != nil {
-		return fmt.Errorf("%s: %w", cmd, err)
-	}
-	defer s.Close()
-	var stdout, stderr bytes.Buffer
-	s.Stdout, s.Stderr = &stdout, &stderr
-	if cmd != "whoami" {
-		// The flush ends upload-pack right after its advertisement.
-		s.Stdin = strings.NewReader("0000")
-	}
-	if err := s.Run(cmd); err != nil {
-		return fmt.Errorf("%s: %w\n%s", cmd, err, clip(stderr.Bytes()))
-	}
-	if cmd == "whoami" {
-		if got := strings.TrimSpace(stdout.String()); got != "bench" {
-			return fmt.Errorf("whoami said %q, want bench", got)
-		}
-		return nil
-	}
-	if refs := advertisedRefs(stdout.Bytes()); refs != refsPerRepo {
-		return fmt.Errorf("%s: %d refs advertised, want %d\n%s", cmd, refs, refsPerRepo, clip(stdout.Bytes()))
-	}
-	return nil
-}
-
-// advertisedRefs counts the refs in a pkt-line ref advertisement (peeled
-// "^{}" lines are not refs of their own), -1 when it is malformed.
-func advertisedRefs(b []byte) int {
-	refs := 0
-	for len(b) >= 4 {
-		n, err := strconv.ParseUint(string(b[:4]), 16, 16)
-		if err != nil {
-			return -1
-		}
-		if n == 0 {
-			return refs
-		}
-		if n < 4 || int(n) > len(b) {
-			return -1
-		}
-		line, _, _ := strings.Cut(string(b[4:n]), "\x00")
-		if !strings.HasSuffix(strings.TrimSpace(line), "^{}") {
-			refs++
-		}
-		b = b[n:]
-	}
-	return -1
-}
-
-// server is what the benchmark talks to: the repositories' SSH URLs,
-// and what the in-process floor client needs to log in.
-type server struct {
-	describe       string
-	urls           []string // ssh:// URL of each repository
-	paths          []string // the same repositories as paths for git-upload-pack
-	knownHostsLine string
-	addr           string // host:port
-	user           string // SSH user
-	hostKey        ssh.PublicKey
-}
-
-// startSSHD starts OpenSSH's sshd (internal/testutil/sshdtest), which
-// forks a login shell and the command for every session.
-func startSSHD(tb *benchTB, cfg config, pubText []byte) *server {
-	// sshdtest gives sessions an empty HOME, so a heavy ~/.bashrc is not timed.
-	srv := sshdtest.Start(tb, sshdtest.Options{})
-	pub, _, _, _, err := ssh.ParseAuthorizedKey(pubText)
-	must(tb, err)
-	srv.Authorize(pub, "bench")
-	s := &server{
-		describe:       fmt.Sprintf("OpenSSH sshd on 127.0.0.1:%d, default MaxSessions/MaxStartups", srv.Port),
-		knownHostsLine: srv.KnownHostsLine(),
-		addr:           fmt.Sprintf("%s:%d", srv.Host, srv.Port),
-		user:           srv.LoginUser,
-		hostKey:        srv.HostKey,
-	}
-	for i := 1; i <= cfg.repos; i++ {
-		path := fmt.Sprintf("/proj/repo%d.git", i)
-		srv.NewRepo(path, repoBranches, repoTags)
-		s.urls = append(s.urls, srv.URL(path))
-		s.paths = append(s.paths, path)
-	}
-	return s
-}
-
-// startSandbox starts internal/bbsandbox in this process: like
-// Bitbucket, it forks nothing per session but git itself.
-func startSandbox(ctx context.Context, tb *benchTB, cfg config, pubText string) *server {
-	slugs := make([]string, cfg.repos)
-	for i := range slugs {
-		slugs[i] = fmt.Sprintf("repo%d", i+1)
-	}
-	sb, err := bbsandbox.Start(ctx, bbsandbox.Config{
-		Users:    []bbsandbox.User{{Name: "bench", Password: "unused"}},
-		Projects: []bbsandbox.Project{{Key: "PROJ", Name: "Bench", Repos: slugs, Readers: []string{"bench"}}},
-		DataDir:  tb.TempDir(),
-	})
-	must(tb, err)
-	tb.Cleanup(func() { sb.Close() })
-	_, err = sb.AddUserKey("bench", strings.TrimSpace(pubText), "benchverify")
-	must(tb, err)
-
-	// One work repository with the branches and tags, pushed to each.
-	work := tb.TempDir()
-	env := sshdtest.GitEnv(tb.TempDir())
-	git := func(dir string, args ...string) {
-		output(ctx, tb, cfg.cmdTimeout, dir, env, append([]string{"git"}, args...)...)
-	}
-	git(work, "init", "-q", "-b", repoBranches[0])
-	git(work, "commit", "-q", "--allow-empty", "-m", "first")
-	for _, b := range repoBranches[1:] {
-		git(work, "branch", b)
-	}
-	for _, tag := range repoTags {
-		git(work, "tag", "-a", "-m", tag, tag)
-	}
-	s := &server{
-		describe:       fmt.Sprintf("internal/bbsandbox (Go SSH server, git per session) on %s", sb.SSHAddr()),
-		knownHostsLine: sb.KnownHostsLine(),
-		addr:           sb.SSHAddr(),
-		user:           "git",
-		hostKey:        sb.HostKey(),
-	}
-	for _, slug := range slugs {
-		bare := sb.RepoDir("PROJ", slug)
-		if bare == "" {
-			tb.Fatalf("sandbox has no repository PROJ/%s", slug)
-		}
-		git(work, "push", "-q", "--force", bare, "--all")
-		git(work, "push", "-q", bare, "--tags")
-		git(bare, "symbolic-ref", "HEAD", "refs/heads/"+repoBranches[0])
-		u := sb.CloneURL("PROJ", slug)
-		s.urls = append(s.urls, u)
-		s.paths = append(s.paths, "/proj/"+slug+".git")
-	}
-	return s
 }

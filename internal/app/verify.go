@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -72,13 +73,21 @@ func runVerify(ctx context.Context, env *Env, opts verifyOptions) error {
 	if opts.All && len(opts.Targets) > 0 {
 		return usageError("--all and named targets cannot be used together")
 	}
-	// bbkey.remote and bbkey.keyFile in one git process.
-	settings, err := env.config().GetRegexp(ctx, `^bbkey\.(remote|keyfile)$`)
-	if err != nil {
-		return err
-	}
+	deps := env.verifyDeps(opts.PassphraseFile)
+	// git's ssh command and URL rules are git config reads of their own:
+	// they run while the rest starts.
+	go deps.OpenSSH(ctx)
+	go env.gitRepo().Rules(ctx)
 	vopts := verify.Options{Names: opts.Targets, All: opts.All, DefaultRemote: "origin", Server: opts.Server,
 		Write: opts.Write, AcceptNewHostKey: opts.AcceptNewHostKey, Timeout: opts.Timeout}
+	var settings [][2]string
+	if opts.Key == "" || len(opts.Targets) == 0 && !opts.All {
+		// bbkey.remote and bbkey.keyFile in one git process.
+		var err error
+		if settings, err = env.config().GetRegexp(ctx, `^bbkey\.(remote|keyfile)$`); err != nil {
+			return err
+		}
+	}
 	for _, kv := range settings { // the last value wins, as in git
 		switch kv[0] {
 		case "bbkey.remote":
@@ -94,7 +103,7 @@ func runVerify(ctx context.Context, env *Env, opts verifyOptions) error {
 	if opts.Key != "" {
 		vopts.Key = env.absPath(opts.Key)
 	}
-	results, err := verify.Run(ctx, env.verifyDeps(opts.PassphraseFile), vopts)
+	results, err := verify.Run(ctx, deps, vopts)
 	if err == nil {
 		// An unusable --passphrase-file is a usage error, not a verdict.
 		for _, r := range results {
@@ -130,7 +139,7 @@ func (e *Env) verifyDeps(passphraseFile string) verify.Deps {
 		Env:      e.Environ(),
 		Dir:      e.Dir,
 		Agent:    lazyAgent{e},
-		OpenSSH: func(ctx context.Context) (*openssh.Resolver, *openssh.Runner, error) {
+		OpenSSH: onceValues(func(ctx context.Context) (*openssh.Resolver, *openssh.Runner, error) {
 			cmd, err := openssh.GitCommand(ctx, e.Getenv, e.config())
 			if err != nil {
 				return nil, nil, err
@@ -141,7 +150,7 @@ func (e *Env) verifyDeps(passphraseFile string) verify.Deps {
 			}
 			return &openssh.Resolver{Command: cmd, Local: local, Home: home, Env: e.Environ(), Dir: e.Dir},
 				&openssh.Runner{Command: cmd, Env: e.Environ(), Dir: e.Dir}, nil
-		},
+		}),
 		Unlock: func(ctx context.Context, path string) (*sshkeys.Unlocked, error) {
 			return unlockKey(ctx, e, path, passphraseFile)
 		},
@@ -174,4 +183,17 @@ func systemKnownHosts() []string {
 		return nil
 	}
 	return []string{"/etc/ssh/ssh_known_hosts"}
+}
+
+// onceValues is f called once, whoever calls first (with that caller's
+// context); later callers wait for its answer.
+func onceValues[A, B any](f func(context.Context) (A, B, error)) func(context.Context) (A, B, error) {
+	var once sync.Once
+	var a A
+	var b B
+	var err error
+	return func(ctx context.Context) (A, B, error) {
+		once.Do(func() { a, b, err = f(ctx) })
+		return a, b, err
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/git-bbkey/git-bbkey/internal/gitremote"
 	"github.com/git-bbkey/git-bbkey/internal/openssh"
 	"github.com/git-bbkey/git-bbkey/internal/sshverify"
 )
@@ -76,8 +77,10 @@ func (r *run) timeout() time.Duration {
 func Run(ctx context.Context, d Deps, opts Options) ([]Result, error) {
 	r := newRun(ctx, &d, opts)
 	// git's ssh command is a git config read: it runs while the names
-	// are read.
-	go r.openSSH(ctx)
+	// are read, and ssh -G for the SSH URLs given runs while git's URL
+	// rules are read (they seldom change a URL; when they do, the answer
+	// is not used).
+	go r.prefetch(ctx, opts.Names)
 	names, err := d.names(ctx, opts)
 	if err != nil {
 		return nil, interrupted(ctx, err)
@@ -94,6 +97,19 @@ func Run(ctx context.Context, d Deps, opts Options) ([]Result, error) {
 		out[i] = t.res
 	}
 	return out, nil
+}
+
+// prefetch starts ssh -G for each name that is an SSH URL as it is.
+func (r *run) prefetch(ctx context.Context, names []string) {
+	resolver, _, err := r.openSSH(ctx)
+	if err != nil {
+		return
+	}
+	for _, n := range names {
+		if u, err := gitremote.Parse(n); err == nil && u.Scheme == "ssh" {
+			go resolver.Settings(ctx, sshTarget(u))
+		}
+	}
 }
 
 // check takes parsed targets to their verdicts.
