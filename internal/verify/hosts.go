@@ -36,6 +36,7 @@ func (r *run) resolve(ctx context.Context, ts []*target) error {
 	if err != nil {
 		return err
 	}
+	r.resolver = resolver
 	var wg sync.WaitGroup
 	for _, t := range ts {
 		if t.done {
@@ -79,8 +80,7 @@ func (r *run) hostSettings(s *openssh.Settings, keyPath string, signer ssh.Signe
 		return hs
 	}
 	hs := &sshverify.HostSettings{KnownHosts: knownHostsSpec(s), HostKeyAlgorithms: hostKeyAlgorithms(s), Signer: signer}
-	resolver, _, _ := r.openSSH(context.Background()) // resolved already
-	d := &sshdial.Dialer{Resolver: resolver, Env: r.d.Env, Dir: r.d.Dir}
+	d := &sshdial.Dialer{Resolver: r.resolver, Env: r.d.Env, Dir: r.d.Dir}
 	if s.ProxyJump != "" && s.ProxyCommand == "" {
 		hs.DialJump = func(ctx context.Context, hops *sshverify.HopKeys) (net.Conn, error) {
 			jd := *d

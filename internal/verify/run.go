@@ -22,8 +22,9 @@ type run struct {
 	keys keyring
 	// openSSH is Deps.OpenSSH, once; server this run's Bitbucket base
 	// URL, once ("" when none is known).
-	openSSH func(ctx context.Context) (*openssh.Resolver, *openssh.Runner, error)
-	server  func() string
+	openSSH  func(ctx context.Context) (*openssh.Resolver, *openssh.Runner, error)
+	server   func() string
+	resolver *openssh.Resolver // set by resolve
 
 	mu    sync.Mutex
 	hosts map[hostKey]*sshverify.HostSettings

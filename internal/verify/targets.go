@@ -50,7 +50,8 @@ func (t *target) decide(st Status, err error) {
 	}
 }
 
-// ssh is the effective destination of an SSH URL as git's ssh is given it.
+// sshTarget is the destination git's ssh is given for an SSH URL: the
+// port only when the URL names one (ssh's configuration decides otherwise).
 func sshTarget(u *gitremote.URL) openssh.Target {
 	t := openssh.Target{Host: u.Host, User: u.User}
 	if u.PortGiven {
