@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/git-bbkey/git-bbkey/internal/openssh"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
 	"github.com/git-bbkey/git-bbkey/internal/sshverify"
 	"github.com/git-bbkey/git-bbkey/internal/verify"
@@ -74,9 +72,8 @@ func runVerify(ctx context.Context, env *Env, opts verifyOptions) error {
 		return usageError("--all and named targets cannot be used together")
 	}
 	deps := env.verifyDeps(opts.PassphraseFile)
-	// git's ssh command and URL rules are git config reads of their own:
-	// they run while the rest starts.
-	go deps.OpenSSH(ctx)
+	// git's URL rules are a git config read of their own: it runs while
+	// the rest starts.
 	go env.gitRepo().Rules(ctx)
 	vopts := verify.Options{Names: opts.Targets, All: opts.All, DefaultRemote: "origin", Server: opts.Server,
 		Write: opts.Write, AcceptNewHostKey: opts.AcceptNewHostKey, Timeout: opts.Timeout}
@@ -139,18 +136,8 @@ func (e *Env) verifyDeps(passphraseFile string) verify.Deps {
 		Env:      e.Environ(),
 		Dir:      e.Dir,
 		Agent:    lazyAgent{e},
-		OpenSSH: onceValues(func(ctx context.Context) (*openssh.Resolver, *openssh.Runner, error) {
-			cmd, err := openssh.GitCommand(ctx, e.Getenv, e.config())
-			if err != nil {
-				return nil, nil, err
-			}
-			local, err := openssh.CurrentLocal()
-			if err != nil {
-				local = openssh.Local{Home: home} // OpenSSH's ~ is then taken as $HOME
-			}
-			return &openssh.Resolver{Command: cmd, Local: local, Home: home, Env: e.Environ(), Dir: e.Dir},
-				&openssh.Runner{Command: cmd, Env: e.Environ(), Dir: e.Dir}, nil
-		}),
+		Getenv:   e.Getenv,
+		Config:   e.config(),
 		Unlock: func(ctx context.Context, path string) (*sshkeys.Unlocked, error) {
 			return unlockKey(ctx, e, path, passphraseFile)
 		},
@@ -183,17 +170,4 @@ func systemKnownHosts() []string {
 		return nil
 	}
 	return []string{"/etc/ssh/ssh_known_hosts"}
-}
-
-// onceValues is f called once, whoever calls first (with that caller's
-// context); later callers wait for its answer.
-func onceValues[A, B any](f func(context.Context) (A, B, error)) func(context.Context) (A, B, error) {
-	var once sync.Once
-	var a A
-	var b B
-	var err error
-	return func(ctx context.Context) (A, B, error) {
-		once.Do(func() { a, b, err = f(ctx) })
-		return a, b, err
-	}
 }

@@ -2,9 +2,10 @@ package verify
 
 import (
 	"context"
-	"errors"
 	"net"
+	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,11 +21,13 @@ type run struct {
 	d    *Deps
 	opts Options
 	keys keyring
-	// openSSH is Deps.OpenSSH, once; server this run's Bitbucket base
-	// URL, once ("" when none is known).
-	openSSH  func(ctx context.Context) (*openssh.Resolver, *openssh.Runner, error)
-	server   func() string
-	resolver *openssh.Resolver // set by resolve
+	// openSSH is git's ssh command read once (gitSSH); provisional the
+	// resolver for it before the configuration is read; server this run's
+	// Bitbucket base URL, once ("" when none is known).
+	openSSH     func(ctx context.Context) (*openssh.Resolver, *openssh.Runner, error)
+	provisional func() *openssh.Resolver
+	server      func() string
+	resolver    *openssh.Resolver // set by resolve
 
 	mu    sync.Mutex
 	hosts map[hostKey]*sshverify.HostSettings
@@ -33,18 +36,13 @@ type run struct {
 
 func newRun(ctx context.Context, d *Deps, opts Options) *run {
 	r := &run{d: d, opts: opts, keys: keyring{unlock: d.Unlock}}
+	r.provisional = sync.OnceValue(r.newProvisional)
 	var once sync.Once
 	var resolver *openssh.Resolver
 	var runner *openssh.Runner
 	var err error
 	r.openSSH = func(ctx context.Context) (*openssh.Resolver, *openssh.Runner, error) {
-		once.Do(func() {
-			if d.OpenSSH == nil {
-				err = errors.New("no ssh settings to go by")
-				return
-			}
-			resolver, runner, err = d.OpenSSH(ctx)
-		})
+		once.Do(func() { resolver, runner, err = r.gitSSH(ctx) })
 		return resolver, runner, err
 	}
 	r.server = sync.OnceValue(func() string {
@@ -55,6 +53,48 @@ func newRun(ctx context.Context, d *Deps, opts Options) *run {
 		return base
 	})
 	return r
+}
+
+// newProvisional is a resolver for the ssh command git runs when its
+// configuration names none (the environment alone decides), so that
+// ssh -G starts while the configuration is read.
+func (r *run) newProvisional() *openssh.Resolver {
+	getenv := r.d.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	cmd, _ := openssh.GitCommand(context.Background(), getenv, nil) // reads no configuration: no error
+	local := openssh.Local{Home: r.d.Home}                          // OpenSSH's ~ is $HOME when the account cannot be found
+	if r.d.Local != nil {
+		local = *r.d.Local
+	} else if l, err := openssh.CurrentLocal(); err == nil {
+		local = l
+	}
+	return &openssh.Resolver{Command: cmd, Local: local, Home: r.d.Home, Env: r.d.Env, Dir: r.d.Dir}
+}
+
+// gitSSH is git's ssh command as the configuration has it: the
+// provisional resolver when the configuration changes nothing (its ssh -G
+// answers are then used), else a new one; and the fallback's runner.
+func (r *run) gitSSH(ctx context.Context) (*openssh.Resolver, *openssh.Runner, error) {
+	p := r.provisional()
+	getenv := r.d.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	var cfg openssh.ConfigReader
+	if r.d.Config != nil {
+		cfg = r.d.Config
+	}
+	cmd, err := openssh.GitCommand(ctx, getenv, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	resolver := p
+	if !reflect.DeepEqual(cmd, p.Command) {
+		resolver = &openssh.Resolver{Command: cmd, Local: p.Local, Home: p.Home, Env: p.Env, Dir: p.Dir}
+	}
+	return resolver, &openssh.Runner{Command: cmd, Env: r.d.Env, Dir: r.d.Dir}, nil
 }
 
 func (r *run) progress(s Step) {
@@ -77,11 +117,10 @@ func (r *run) timeout() time.Duration {
 // interrupt: the results are then incomplete).
 func Run(ctx context.Context, d Deps, opts Options) ([]Result, error) {
 	r := newRun(ctx, &d, opts)
-	// git's ssh command is a git config read: it runs while the names
-	// are read, and ssh -G for the SSH URLs given runs while git's URL
-	// rules are read (they seldom change a URL; when they do, the answer
-	// is not used).
-	go r.prefetch(ctx, opts.Names)
+	// git's ssh command is a git config read: it runs while the names are
+	// read, and so does ssh -G for the URLs named (see prefetch).
+	go r.openSSH(ctx)
+	go r.prefetch(ctx, opts.Names, opts.DefaultRemote)
 	names, err := d.names(ctx, opts)
 	if err != nil {
 		return nil, interrupted(ctx, err)
@@ -100,15 +139,27 @@ func Run(ctx context.Context, d Deps, opts Options) ([]Result, error) {
 	return out, nil
 }
 
-// prefetch starts ssh -G for each name that is an SSH URL as it is.
-func (r *run) prefetch(ctx context.Context, names []string) {
-	resolver, _, err := r.openSSH(ctx)
-	if err != nil {
-		return
+// prefetch starts ssh -G, with the ssh command the environment gives, for
+// each SSH URL given or written in a remote named, while git's
+// configuration is read (its ssh command, its URL rules): unless they
+// change the URL or the command, its answer is the one used.
+func (r *run) prefetch(ctx context.Context, names []string, defaultRemote string) {
+	if len(names) == 0 && !r.opts.All {
+		names = []string{defaultRemote}
 	}
+	p := r.provisional()
 	for _, n := range names {
-		if u, err := gitremote.Parse(n); err == nil && u.Scheme == "ssh" {
-			go resolver.Settings(ctx, sshTarget(u))
+		urls := []string{n}
+		if !strings.ContainsAny(n, ":/\\@") && r.d.Repo != nil {
+			urls = nil
+			if rm, err := gitremote.LookupRemote(r.d.Repo.Dir, n); err == nil {
+				urls = rm.URLs[:min(1, len(rm.URLs))]
+			}
+		}
+		for _, raw := range urls {
+			if u, err := gitremote.Parse(raw); err == nil && u.Scheme == "ssh" {
+				go p.Settings(ctx, sshTarget(u))
+			}
 		}
 	}
 }

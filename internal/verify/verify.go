@@ -68,10 +68,13 @@ func (v Via) String() string {
 type Deps struct {
 	Repo     *gitremote.Repo     // the repository in the working directory
 	Sessions *bbsession.Sessions // Bitbucket, one session per server
-	// OpenSSH returns git's ssh as this run has it: the resolver of
-	// effective settings (openssh.GitCommand's command, the account) and
-	// the runner for the fallback. Called once, when first needed.
-	OpenSSH func(ctx context.Context) (*openssh.Resolver, *openssh.Runner, error)
+	// Getenv and Config are what git's ssh command is read from
+	// (openssh.GitCommand): the environment git sees and git config in
+	// Dir (nil: none).
+	Getenv func(string) string
+	Config openssh.ConfigReader
+	// Local is the account as OpenSSH sees it; nil: openssh.CurrentLocal.
+	Local *openssh.Local
 	// Home is $HOME: keys named with ~ and ~/.ssh files are read there,
 	// whatever the password database says (the contract).
 	Home string

@@ -84,22 +84,12 @@ func getenv(env []string) func(string) string {
 func (l *lab) deps(dir string) Deps {
 	cfg := &gitconfig.Reader{Dir: dir, Env: l.env}
 	return Deps{
-		Repo: &gitremote.Repo{Dir: dir, Config: cfg},
-		Home: l.dir,
-		Env:  l.env,
-		Dir:  dir,
-		OpenSSH: func(ctx context.Context) (*openssh.Resolver, *openssh.Runner, error) {
-			cmd, err := openssh.GitCommand(ctx, getenv(l.env), cfg)
-			if err != nil {
-				return nil, nil, err
-			}
-			local, err := openssh.CurrentLocal()
-			if err != nil {
-				return nil, nil, err
-			}
-			return &openssh.Resolver{Command: cmd, Local: local, Home: l.dir, Env: l.env, Dir: dir},
-				&openssh.Runner{Command: cmd, Env: l.env, Dir: dir}, nil
-		},
+		Repo:   &gitremote.Repo{Dir: dir, Config: cfg},
+		Home:   l.dir,
+		Env:    l.env,
+		Dir:    dir,
+		Getenv: getenv(l.env),
+		Config: cfg,
 		Unlock: func(_ context.Context, path string) (*sshkeys.Unlocked, error) {
 			return sshkeys.Unlock(path, sshkeys.UnlockOptions{})
 		},
