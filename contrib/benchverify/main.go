@@ -84,6 +84,7 @@ type config struct {
 	maxTime    time.Duration
 	direct     bool
 	bbkey      string
+	also       string
 	verbose    bool
 }
 
@@ -97,6 +98,7 @@ func run(args []string) (status int) {
 	fs.DurationVar(&cfg.maxTime, "max-time", 15*time.Minute, "limit for the whole benchmark")
 	fs.BoolVar(&cfg.direct, "direct", false, "run the git-bbkey binary directly instead of through `git bbkey`")
 	fs.StringVar(&cfg.bbkey, "bbkey", "", "use this git-bbkey binary instead of building one")
+	fs.StringVar(&cfg.also, "also", "", "also time this other git-bbkey binary in the same rounds (alt-1, alt-N), to compare builds")
 	fs.BoolVar(&cfg.verbose, "v", false, "print every run")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: go run ./contrib/benchverify [flags]")
@@ -225,6 +227,24 @@ func bench(ctx context.Context, tb *benchTB, cfg config) {
 		scenarios[2].what = fmt.Sprintf("git-bbkey verify, %d remotes", cfg.repos)
 	}
 
+	if cfg.also != "" {
+		// As git-bbkeyalt beside git-bbkey: `git bbkeyalt` runs it as git
+		// runs git-bbkey.
+		src, err := os.ReadFile(cfg.also)
+		must(tb, err)
+		altBin := filepath.Join(bin, "git-bbkeyalt")
+		must(tb, os.WriteFile(altBin, src, 0o755))
+		alt := func(targets []string) []string {
+			args := append([]string{"verify", "--key", keyFile, "--json"}, targets...)
+			if cfg.direct {
+				return append([]string{altBin}, args...)
+			}
+			return append([]string{"git", "bbkeyalt"}, args...)
+		}
+		scenarios = append(scenarios,
+			&scenario{name: "alt-1", what: "the -also binary, 1 remote", run: func() { r.verify(alt(urls[:1]), 1) }},
+			&scenario{name: fmt.Sprintf("alt-%d", cfg.repos), what: fmt.Sprintf("the -also binary, %d remotes", cfg.repos), run: func() { r.verify(alt(urls), len(urls)) }})
+	}
 	// One untimed round first: it checks everything works and warms the
 	// page cache, so that no scenario pays for being first.
 	logf("warm-up round…")
@@ -249,6 +269,9 @@ func bench(ctx context.Context, tb *benchTB, cfg config) {
 	}
 
 	report(os.Stdout, cfg, scenarios, srv.describe, load0, time.Since(start))
+	if cfg.also != "" {
+		fmt.Printf("\nalt-1 and alt-%d: %s, run as verify-1 and verify-%d are\n", cfg.repos, cfg.also, cfg.repos)
+	}
 }
 
 type scenario struct {

@@ -88,7 +88,7 @@ func (r *Resolver) approximate(t Target, words, args []string, hop hopCommand) (
 	}
 
 	s := &Settings{Target: t, Variant: VariantSSH, Approximated: true, AccountHome: r.Local.Home, Home: r.Home,
-		ConfigFiles: in.files, hop: hop}
+		ConfigFiles: in.files, hop: hop, approxMatch: in.sawMatch}
 	if s.AccountHome == "" {
 		s.AccountHome = home
 	}
@@ -185,10 +185,11 @@ func unquote(v string) string {
 // means the same for "all", "host" and "originalhost" (other criteria
 // need OpenSSH: such blocks are left out).
 type inliner struct {
-	home  string
-	alias string // the destination: an Include inside a block applies only if the block matches it
-	out   *bytes.Buffer
-	files []string
+	home     string
+	alias    string // the destination: an Include inside a block applies only if the block matches it
+	out      *bytes.Buffer
+	files    []string
+	sawMatch bool // a Match line was read (approximated, or left out)
 }
 
 const maxIncludeDepth = 16
@@ -214,6 +215,7 @@ func (in *inliner) file(path, relDir string, depth int, required bool) error {
 			block = "Host " + strings.Join(strings.Fields(value), " ")
 			in.out.WriteString(block + "\n")
 		case "match":
+			in.sawMatch = true
 			block = matchAsHost(value)
 			in.out.WriteString(block + "\n")
 		case "include":

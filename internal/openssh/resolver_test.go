@@ -290,3 +290,54 @@ func BenchmarkSSHG(b *testing.B) {
 		})
 	}
 }
+
+// Predict reads where ssh connects from the configuration, and declines
+// where that is not a safe guess.
+func TestPredict(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config")
+	if err := os.WriteFile(cfg, []byte("Host bb\n  HostName bitbucket.example.com\n  Port 7999\nHost jump\n  ProxyJump bastion\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := &Resolver{Command: Command{Text: "ssh -F " + cfg, Shell: true, Variant: VariantSSH, Words: []string{"ssh", "-F", cfg}},
+		Local: Local{Home: dir, User: "u"}, Home: dir}
+	for _, c := range []struct {
+		t    Target
+		host string
+		port int
+		ok   bool
+	}{
+		{Target{Host: "bb"}, "bitbucket.example.com", 7999, true},
+		{Target{Host: "bb", Port: 2222}, "bitbucket.example.com", 2222, true},
+		{Target{Host: "other.example.com"}, "other.example.com", 22, true},
+		{Target{Host: "jump"}, "", 0, false},
+	} {
+		host, port, ok := r.Predict(c.t)
+		if ok != c.ok || ok && (host != c.host || port != c.port) {
+			t.Errorf("Predict(%v) = %s %d %v", c.t, host, port, ok)
+		}
+	}
+	// A Match block: only OpenSSH knows.
+	if err := os.WriteFile(cfg, []byte("Host bb\n  Port 7999\nMatch host matched exec true\n  Port 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if host, port, ok := r.Predict(Target{Host: "bb"}); ok {
+		t.Errorf("guessed %s %d with a Match block", host, port)
+	}
+	// A wrapper, or $HOME that is not the account's home: no guess.
+	w := &Resolver{Command: Command{Text: "mywrap", Variant: VariantAuto, Words: []string{"mywrap"}}, Local: r.Local, Home: r.Home}
+	if _, _, ok := w.Predict(Target{Host: "bb"}); ok {
+		t.Error("a wrapper's destination was guessed")
+	}
+	h := &Resolver{Command: Command{Text: "ssh", Variant: VariantSSH, Words: []string{"ssh"}}, Local: r.Local, Home: t.TempDir()}
+	if _, _, ok := h.Predict(Target{Host: "bb"}); ok {
+		t.Error("guessed from $HOME where OpenSSH reads another home")
+	}
+	h.Command = r.Command // -F names the file: the homes do not matter
+	if err := os.WriteFile(cfg, []byte("Host bb\n  Port 7999\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := h.Predict(Target{Host: "bb"}); !ok {
+		t.Error("no guess with -F")
+	}
+}

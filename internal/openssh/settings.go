@@ -73,6 +73,8 @@ type Settings struct {
 	raw map[string][]string
 	// hop holds how ssh would run the jump command for ProxyJump.
 	hop hopCommand
+	// approxMatch: approximated settings whose files had Match blocks.
+	approxMatch bool
 }
 
 // HomeDiffers reports whether OpenSSH's ~ is not $HOME, so that files

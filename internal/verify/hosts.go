@@ -91,7 +91,12 @@ func (r *run) hostSettings(s *openssh.Settings, keyPath string, signer ssh.Signe
 			return jd.Dial(ctx, s)
 		}
 	} else {
-		hs.Dial = func(ctx context.Context) (net.Conn, error) { return d.Dial(ctx, s) }
+		hs.Dial = func(ctx context.Context) (net.Conn, error) {
+			if c := r.takePre(ctx, s); c != nil {
+				return c, nil
+			}
+			return d.Dial(ctx, s)
+		}
 	}
 	if r.hosts == nil {
 		r.hosts = map[hostKey]*sshverify.HostSettings{}

@@ -28,6 +28,7 @@ type run struct {
 	provisional func() *openssh.Resolver
 	server      func() string
 	resolver    *openssh.Resolver // set by resolve
+	pre         map[string]*preconn
 
 	mu    sync.Mutex
 	hosts map[hostKey]*sshverify.HostSettings
@@ -142,12 +143,15 @@ func Run(ctx context.Context, d Deps, opts Options) ([]Result, error) {
 // prefetch starts ssh -G, with the ssh command the environment gives, for
 // each SSH URL given or written in a remote named, while git's
 // configuration is read (its ssh command, its URL rules): unless they
-// change the URL or the command, its answer is the one used.
+// change the URL or the command, its answer is the one used. It also
+// opens the TCP connection early where ssh's files say ssh connects
+// (preconnect), which ssh -G then confirms or not.
 func (r *run) prefetch(ctx context.Context, names []string, defaultRemote string) {
 	if len(names) == 0 && !r.opts.All {
 		names = []string{defaultRemote}
 	}
 	p := r.provisional()
+	seen := map[openssh.Target]bool{}
 	for _, n := range names {
 		urls := []string{n}
 		if !strings.ContainsAny(n, ":/\\@") && r.d.Repo != nil {
@@ -157,15 +161,25 @@ func (r *run) prefetch(ctx context.Context, names []string, defaultRemote string
 			}
 		}
 		for _, raw := range urls {
-			if u, err := gitremote.Parse(raw); err == nil && u.Scheme == "ssh" {
-				go p.Settings(ctx, sshTarget(u))
+			u, err := gitremote.Parse(raw)
+			if err != nil || u.Scheme != "ssh" || seen[sshTarget(u)] {
+				continue
 			}
+			t := sshTarget(u)
+			seen[t] = true
+			go p.Settings(ctx, t)
+			go func() {
+				if host, port, ok := p.Predict(t); ok {
+					r.preconnect(ctx, host, port)
+				}
+			}()
 		}
 	}
 }
 
 // check takes parsed targets to their verdicts.
 func (r *run) check(ctx context.Context, ts []*target) error {
+	defer r.closePre()
 	if err := r.resolve(ctx, ts); err != nil {
 		return interrupted(ctx, err)
 	}
