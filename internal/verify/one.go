@@ -34,10 +34,11 @@ type CheckOptions struct {
 	Timeout          time.Duration
 }
 
-// RemoteTarget is the remote name (else DefaultRemote) when it points at
-// a Bitbucket repository, with an https URL mapped to its SSH clone URL
-// through base's session. nil, nil when there is no such remote (or no
-// repository); an error when the mapping failed.
+// RemoteTarget is the remote called name when it points at a Bitbucket
+// repository, with an https URL mapped to its SSH clone URL through
+// Bitbucket's session (base is the server to pin host keys against when
+// the remote does not name one). nil, nil when there is no such remote
+// (or no repository); an error when the mapping failed.
 func (d *Deps) RemoteTarget(ctx context.Context, name, base string) (*Target, error) {
 	r, err := d.Repo.Remote(ctx, name)
 	if err != nil {
