@@ -65,6 +65,7 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 			"snapshot":     cmdSnapshot,
 			"unchanged":    cmdUnchanged,
 			"bbcount":      cmdBBCount,
+			"bbfaults":     cmdBBFaults,
 		},
 	}
 }

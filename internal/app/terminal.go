@@ -1,6 +1,7 @@
 package app
 
 import (
+	"sync/atomic"
 	"context"
 	"errors"
 	"io"
@@ -154,15 +155,18 @@ func (e *Env) statusWord(word string) string {
 
 // untilDone passes writes through until ctx ends, then drops them.
 type untilDone struct {
-	ctx context.Context
-	w   io.Writer
+	ctx     context.Context
+	w       io.Writer
+	written atomic.Int64 // bytes passed on
 }
 
 func (u *untilDone) Write(p []byte) (int, error) {
 	if u.ctx.Err() != nil {
 		return len(p), nil
 	}
-	return u.w.Write(p)
+	n, err := u.w.Write(p)
+	u.written.Add(int64(n))
+	return n, err
 }
 
 // runPrompter ends the run when a person stops it at a prompt (Ctrl-C,
