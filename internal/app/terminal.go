@@ -147,10 +147,23 @@ func (e *Env) statusWord(word string) string {
 		return word
 	}
 	e.ui.palettes()
-	if failedStatuses[word] {
-		return e.ui.stdout.Paint(termui.Red, word)
+	return paintStatus(e.ui.stdout, word)
+}
+
+// statusWordErr is statusWord for lines on stderr.
+func (e *Env) statusWordErr(word string) string {
+	if e.ui == nil {
+		return word
 	}
-	return e.ui.stdout.Status(word)
+	e.ui.palettes()
+	return paintStatus(e.ui.stderr, word)
+}
+
+func paintStatus(p termui.Palette, word string) string {
+	if failedStatuses[word] {
+		return p.Paint(termui.Red, word)
+	}
+	return p.Status(word)
 }
 
 // untilDone passes writes through until ctx ends, then drops them.
