@@ -1,12 +1,12 @@
 package app
 
 import (
-	"sync/atomic"
 	"context"
 	"errors"
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/term"
