@@ -82,8 +82,13 @@ func (w *run) finish(ctx context.Context, s *bbsession.Session, j *journal) erro
 		}
 		safefile.SyncDir(filepath.Dir(j.KeyPath))
 	}
-	if pub, _, err := sshkeys.ReadPublicKeyFile(j.KeyPath + ".pub"); err != nil || sshkeys.Fingerprint(pub) != j.NewFingerprint {
+	pub, comment, err := sshkeys.ReadPublicKeyFile(j.KeyPath + ".pub")
+	if err != nil || sshkeys.Fingerprint(pub) != j.NewFingerprint {
 		return &ChangedError{Path: j.KeyPath + ".pub", Fingerprint: j.NewFingerprint, BackupDir: j.BackupDir}
+	}
+	if w.r.NewKey == nil { // finishing an earlier run's rotation
+		enc, _ := sshkeys.IsEncrypted(j.KeyPath)
+		w.r.NewKey = setup.KeyOfPublic(j.KeyPath, pub, comment, enc)
 	}
 	w.step(Step{Kind: StepMoved, Path: j.KeyPath, Fingerprint: j.NewFingerprint})
 	w.checkpoint("moved")
