@@ -155,3 +155,21 @@ func cmdBBFail(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 func fmtSscan(s string, v *int) (int, error) { return fmt.Sscan(s, v) }
+
+// bbfaults [FAULT...]: switch the sandbox's REST misbehaviours to exactly
+// these (none: a well-behaved server). FAULT is ext-clone-link (the ssh
+// clone link is an ext:: command) or escapes (terminal escapes in errors).
+func cmdBBFaults(ts *testscript.TestScript, neg bool, args []string) {
+	var f bbsandbox.Faults
+	for _, a := range args {
+		switch a {
+		case "ext-clone-link":
+			f.ExtCloneLink = true
+		case "escapes":
+			f.EscapesInErrors = true
+		default:
+			ts.Fatalf("unknown fault %q", a)
+		}
+	}
+	sandboxOf(ts).SetFaults(f)
+}
