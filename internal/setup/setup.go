@@ -247,7 +247,7 @@ func Run(ctx context.Context, o Options, d Deps) (*Result, error) {
 	if err != nil {
 		return r, err
 	}
-	w.progress(WaitingForBitbucket, base)
+	// No status line here: git credential may ask on the terminal.
 	if err := s.Authenticate(ctx); errors.Is(err, bbsession.ErrNoCredentials) {
 		r.Manual = &Manual{PublicKey: register.Key{Public: key.Public, Comment: key.Comment}.Text(),
 			Page: base + "/plugins/servlet/ssh/account/keys/add"}
