@@ -13,6 +13,7 @@ package rotate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -39,6 +40,17 @@ type Options struct {
 	PassphraseFile string
 	Yes            bool
 }
+
+// String shows the options without the passphrase.
+func (o Options) String() string {
+	type plain Options // without this method
+	p := plain(o)
+	p.Passphrase = nil
+	return fmt.Sprintf("%+v (passphrase given: %v)", p, o.Passphrase != nil)
+}
+
+// GoString keeps the passphrase out of %#v too.
+func (o Options) GoString() string { return "rotate.Options" + o.String() }
 
 // Deps are what rotate works with (see setup.Deps).
 type Deps struct {

@@ -3,6 +3,7 @@ package rotate_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -238,5 +239,14 @@ func TestRotateAsksFirst(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(w.key + rotate.TmpSuffix + "*"); len(left) != 0 {
 		t.Fatalf("left %v", left)
+	}
+}
+
+func TestOptionsHideThePassphrase(t *testing.T) {
+	o := rotate.Options{KeyPath: "/k", Passphrase: []byte("correct horse")}
+	for _, f := range []string{"%v", "%+v", "%#v", "%s"} {
+		if out := fmt.Sprintf(f, o); strings.Contains(out, "correct horse") || !strings.Contains(out, "/k") {
+			t.Errorf("%s shows %s", f, out)
+		}
 	}
 }

@@ -14,6 +14,7 @@ package setup
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"path/filepath"
 	"time"
@@ -48,6 +49,17 @@ type Options struct {
 	FixRemote     bool
 	Yes           bool
 }
+
+// String shows the options without the passphrase.
+func (o Options) String() string {
+	type plain Options // without this method
+	p := plain(o)
+	p.Passphrase = nil
+	return fmt.Sprintf("%+v (passphrase given: %v)", p, o.Passphrase != nil)
+}
+
+// GoString keeps the passphrase out of %#v too.
+func (o Options) GoString() string { return "setup.Options" + o.String() }
 
 // Deps are what setup works with.
 type Deps struct {

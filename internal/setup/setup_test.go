@@ -3,11 +3,13 @@ package setup_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/git-bbkey/git-bbkey/internal/setup"
 	"github.com/git-bbkey/git-bbkey/internal/sshagent"
 	"github.com/git-bbkey/git-bbkey/internal/sshverify"
+	"github.com/git-bbkey/git-bbkey/internal/testutil"
 )
 
 // A first run makes the key, registers it and checks the server's SSH
@@ -145,7 +148,10 @@ func TestInterruptAtEachQuestion(t *testing.T) {
 	for _, q := range []string{"reuse", "replace", "new-passphrase", "fix-remote", "ssh-config"} {
 		t.Run(q, func(t *testing.T) {
 			w := newWorld(t)
-			w.newRepo(w.bb.HTTPCloneURL("PROJ", "demo"))
+			withRepo := q == "fix-remote" || q == "ssh-config"
+			if withRepo {
+				w.newRepo(w.bb.HTTPCloneURL("PROJ", "demo"))
+			}
 			o := w.options
 			if q != "new-passphrase" {
 				if _, err := w.runWith(o, nil); err != nil { // a key to ask about
@@ -169,8 +175,10 @@ func TestInterruptAtEachQuestion(t *testing.T) {
 					t.Fatal("something was registered")
 				}
 			}
-			if url := w.git("-C", w.repo, "remote", "get-url", "origin"); url != w.bb.HTTPCloneURL("PROJ", "demo") {
-				t.Fatalf("the remote is now %s", url)
+			if withRepo {
+				if url := w.git("-C", w.repo, "remote", "get-url", "origin"); url != w.bb.HTTPCloneURL("PROJ", "demo") {
+					t.Fatalf("the remote is now %s", url)
+				}
 			}
 			if _, err := os.Stat(filepath.Join(w.sshDir, "config")); !os.IsNotExist(err) {
 				t.Fatal("the ssh config was written")
@@ -196,6 +204,7 @@ func TestVerifyFailureIsTyped(t *testing.T) {
 
 // Without credentials: the key, the page and exit 0, nothing registered.
 func TestNoCredentialsIsTheManualWay(t *testing.T) {
+	testutil.RequireTool(t, "git") // git credential says there is none
 	w := newWorld(t)
 	w.env = slices.DeleteFunc(w.env, func(kv string) bool { return kv == "BITBUCKET_TOKEN="+aliceToken })
 	w.env = append(w.env, "GIT_TERMINAL_PROMPT=0")
@@ -305,5 +314,15 @@ func TestAgentGetsTheKeyOnce(t *testing.T) {
 	var aerr *setup.AgentError
 	if !errors.As(err, &aerr) || !aerr.NoAgent {
 		t.Fatalf("without an agent: %v", err)
+	}
+}
+
+// An option value that holds a passphrase never shows it.
+func TestOptionsHideThePassphrase(t *testing.T) {
+	o := setup.Options{Email: "a@example.com", Passphrase: []byte("correct horse")}
+	for _, f := range []string{"%v", "%+v", "%#v", "%s"} {
+		if out := fmt.Sprintf(f, o); strings.Contains(out, "correct horse") || !strings.Contains(out, "a@example.com") {
+			t.Errorf("%s shows %s", f, out)
+		}
 	}
 }
