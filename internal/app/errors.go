@@ -398,8 +398,7 @@ func explainSetup(err error) *Error {
 		var verr *setup.VerifyError
 		e := explain(left.Err)
 		if errors.As(left.Err, &verr) {
-			e = verifyFailure("the new key did not verify", verr.Outcome)
-			e.Msg = fmt.Sprintf("the new key did not verify (%s: %s)", verr.Outcome.Status, termtext.Line(verr.Outcome.Message))
+			e = verifyFailure(verr, "the new key", verr.Outcome.Message)
 		}
 		e.Hints = append([]string{fmt.Sprintf("the old key %s is unchanged and still registered; the new key waits in %s and a new 'git bbkey rotate' continues with it", left.OldPath, left.NewPath)}, e.Hints...)
 		return e

@@ -3,6 +3,8 @@ package app
 import (
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 
 	"github.com/git-bbkey/git-bbkey/internal/setup"
 	"github.com/git-bbkey/git-bbkey/internal/termtext"
@@ -85,7 +87,7 @@ func reportSetup(env *Env, opts setupOptions, r *setup.Result, err error) error 
 	if err != nil {
 		e = explain(err)
 		if ve := new(setup.VerifyError); errors.As(err, &ve) {
-			e = verifyFailure("the key did not verify", ve.Outcome)
+			e = verifyFailure(ve, "the key", "")
 		}
 		if rc := r.Remote; rc != nil && rc.RollbackErr != nil {
 			e.Hints = append(e.Hints, fmt.Sprintf("remote %s could not be switched back: git remote set-url -- %s %s",
@@ -124,11 +126,20 @@ func reportSetup(env *Env, opts setupOptions, r *setup.Result, err error) error 
 	return e
 }
 
-// verifyFailure is the error of a key that did not verify, with verify's
-// own next step.
-func verifyFailure(what string, o setup.Outcome) *Error {
-	e := &Error{Code: exitFailure, Msg: fmt.Sprintf("%s (%s)", what, o.Status)}
-	if v := verifyReport(&o); v != nil {
+// verifyFailure is the error of a key that did not verify (or was never
+// tried: the server did not answer), with verify's own next step. key
+// names the key ("the key", "the new key"); detail is added to the status
+// in the message ("" for none).
+func verifyFailure(ve *setup.VerifyError, key, detail string) *Error {
+	status := string(ve.Outcome.Status)
+	if detail != "" {
+		status += ": " + termtext.Line(detail)
+	}
+	e := &Error{Code: exitFailure, Err: ve, Msg: fmt.Sprintf("%s did not verify (%s)", key, status)}
+	if ve.NotTried() {
+		e.Msg = fmt.Sprintf("could not reach %s to try %s (%s)", termtext.Line(net.JoinHostPort(ve.Target.Host, strconv.Itoa(ve.Target.Port))), key, status)
+	}
+	if v := verifyReport(&ve.Outcome); v != nil {
 		e.Hints = v.hint
 	}
 	return e

@@ -248,7 +248,7 @@ func (w *run) rotate(ctx context.Context, s *bbsession.Session) error {
 	}
 	w.r.Verify = &out
 	if !out.OK() {
-		return leftBehind(&setup.VerifyError{Outcome: out})
+		return leftBehind(&setup.VerifyError{Target: t, Outcome: out})
 	}
 	w.step(Step{Kind: StepVerified, URL: t.URL})
 

@@ -2,6 +2,8 @@ package setup
 
 import (
 	"fmt"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/git-bbkey/git-bbkey/internal/sshverify"
@@ -108,12 +110,25 @@ func (e *GitError) Error() string {
 
 func (e *GitError) Unwrap() error { return e.Err }
 
-// VerifyError: the key did not verify; Outcome says how. Nothing that
-// setup changed in the repository stays changed (see Result.Remote).
-type VerifyError struct{ Outcome Outcome }
+// VerifyError: the key did not verify against Target; Outcome says how
+// (unreachable and timeout: the key was never tried). Nothing that setup
+// changed in the repository stays changed (see Result.Remote).
+type VerifyError struct {
+	Target  Target
+	Outcome Outcome
+}
 
 func (e *VerifyError) Error() string {
+	if e.NotTried() {
+		return fmt.Sprintf("could not reach %s to try the key (%s)", net.JoinHostPort(e.Target.Host, strconv.Itoa(e.Target.Port)), e.Outcome.Status)
+	}
 	return fmt.Sprintf("the key did not verify (%s)", e.Outcome.Status)
+}
+
+// NotTried tells whether the server was never reached, so that the key
+// was not tried at all.
+func (e *VerifyError) NotTried() bool {
+	return e.Outcome.Status == sshverify.StatusUnreachable || e.Outcome.Status == sshverify.StatusTimeout
 }
 
 // IsHostKeyStatus tells whether a status is about the server's host key.

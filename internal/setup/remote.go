@@ -50,7 +50,7 @@ func (w *run) verify(ctx context.Context, s *bbsession.Session, key *sshkeys.Unl
 	}
 	if !out.OK() {
 		w.rollback(ctx, rt)
-		return &VerifyError{Outcome: out}
+		return &VerifyError{Target: t, Outcome: out}
 	}
 	return w.rememberServer(ctx)
 }
