@@ -156,19 +156,27 @@ func cmdBBFail(ts *testscript.TestScript, neg bool, args []string) {
 
 func fmtSscan(s string, v *int) (int, error) { return fmt.Sscan(s, v) }
 
-// bbfaults [FAULT...]: switch the sandbox's REST misbehaviours to exactly
-// these (none: a well-behaved server). FAULT is ext-clone-link (the ssh
-// clone link is an ext:: command) or escapes (terminal escapes in errors).
+// bbfaults [NAME...]: the sandbox's REST side misbehaves (bbsandbox.Faults);
+// no names: well-behaved again. Names: escapes, ext-clone-link,
+// empty-answers, lose-writes, endless-paging, bare-401.
 func cmdBBFaults(ts *testscript.TestScript, neg bool, args []string) {
 	var f bbsandbox.Faults
 	for _, a := range args {
 		switch a {
-		case "ext-clone-link":
-			f.ExtCloneLink = true
 		case "escapes":
 			f.EscapesInErrors = true
+		case "ext-clone-link":
+			f.ExtCloneLink = true
+		case "empty-answers":
+			f.EmptyAnswers = true
+		case "lose-writes":
+			f.LoseWrites = true
+		case "endless-paging":
+			f.EndlessPaging = true
+		case "bare-401":
+			f.BareUnauthorized = true
 		default:
-			ts.Fatalf("unknown fault %q", a)
+			ts.Fatalf("bbfaults: unknown fault %q", a)
 		}
 	}
 	sandboxOf(ts).SetFaults(f)

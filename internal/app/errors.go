@@ -260,14 +260,43 @@ func reportIn(w io.Writer, err error, c errorColors) int {
 		fmt.Fprintln(w, c.err.ErrorLine("interrupted"))
 		return exitInterrupted
 	}
+	// Messages carry text from outside (a server's words, file names,
+	// URLs): escaped here, so that nothing reaches the terminal raw.
 	e := explain(err)
 	if e.Msg != "" {
-		fmt.Fprintln(w, c.err.ErrorLine(lowerFirst(strings.TrimSuffix(e.Msg, "."))))
+		fmt.Fprintln(w, c.err.ErrorLine(termtext.Line(lowerFirst(strings.TrimSuffix(e.Msg, ".")))))
 	}
 	for _, h := range e.Hints {
-		fmt.Fprintln(w, c.hint.HintLine(h))
+		fmt.Fprintln(w, c.hint.HintLine(termtext.Line(h)))
 	}
 	return e.Code
+}
+
+// jsonFailure is the JSON document of a run that failed before it could
+// print its own: the error and hint lines as data, and the exit code.
+type jsonFailure struct {
+	Error struct {
+		Message  string   `json:"message"`
+		Hints    []string `json:"hints"`
+		ExitCode int      `json:"exitCode"`
+	} `json:"error"`
+}
+
+func writeJSONFailure(w io.Writer, err error) {
+	var doc jsonFailure
+	switch {
+	case errors.Is(err, prompt.ErrCancelled):
+		doc.Error.Message, doc.Error.ExitCode = "cancelled", exitInterrupted
+	case errors.Is(err, prompt.ErrInterrupted), errors.Is(err, context.Canceled):
+		doc.Error.Message, doc.Error.ExitCode = "interrupted", exitInterrupted
+	default:
+		e := explain(err)
+		doc.Error.Message, doc.Error.Hints, doc.Error.ExitCode = lowerFirst(strings.TrimSuffix(e.Msg, ".")), e.Hints, e.Code
+	}
+	if doc.Error.Hints == nil {
+		doc.Error.Hints = []string{}
+	}
+	writeJSON(w, doc)
 }
 
 func lowerFirst(s string) string {
@@ -331,9 +360,11 @@ func explainKeys(err error) *Error {
 	case errors.Is(err, keygen.ErrNoPassphraseChoice):
 		return usage("pass --passphrase-file FILE, or --no-passphrase for an unencrypted key")
 	case errors.As(err, &exists):
-		return fail("use it as it is (git bbkey add), choose another --file, or replace it with --force (it is backed up first)")
+		// Replacing a key is a choice that needs a person (or --force).
+		return usage("pass --force to replace it (it is backed up first), choose another --file, or use it as it is: git bbkey add")
 	case errors.As(err, &kept):
-		return fail("choose another file with --file PATH")
+		// The person said no: that is an answer, not an error.
+		return &Error{Code: exitFailure, Err: err}
 	case errors.As(err, &noDir):
 		return fail("create it first, or choose another --file")
 	case errors.As(err, &replace):
