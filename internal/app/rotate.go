@@ -57,7 +57,7 @@ type rotateJSON struct {
 	Verify       *verifyJSON   `json:"verify"`
 	BackupDir    *string       `json:"backupDir"`
 	RemovedOld   *removeResult `json:"removedOldKey"`
-	Error        *string       `json:"error,omitempty"`
+	Error        *jsonError    `json:"error,omitempty"`
 }
 
 // crashPoint lets the tests kill the process between two steps, as a power
@@ -171,11 +171,7 @@ func reportRotate(env *Env, opts rotateOptions, r *rotate.Result, err error) err
 				Message: fmt.Sprintf("removed the old key %s (id %d) from %s", k.Fingerprint, k.ID, r.Server)}
 		}
 		if e != nil {
-			msg := e.Msg
-			if msg == "" {
-				msg = err.Error()
-			}
-			doc.Error = &msg
+			doc.Error = jsonErrorOf(err, e)
 		}
 		if werr := writeJSON(env.Stdout, doc); werr != nil && e == nil {
 			return werr

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 
 	"github.com/git-bbkey/git-bbkey/internal/setup"
 	"github.com/git-bbkey/git-bbkey/internal/termtext"
@@ -22,7 +23,28 @@ type setupJSON struct {
 	Agent        string        `json:"agent"`     // added, present, skipped
 	Verify       *verifyJSON   `json:"verify"`
 	Manual       *manualStep   `json:"manual,omitempty"`
-	Error        *string       `json:"error,omitempty"` // why the run failed (the error: line)
+	Error        *jsonError    `json:"error,omitempty"` // why the run failed
+}
+
+// jsonError is a failure in a command's own JSON document, shaped as the
+// document of a run that failed before it printed one (writeJSONFailure).
+type jsonError struct {
+	Message  string   `json:"message"`
+	Hints    []string `json:"hints"`
+	ExitCode int      `json:"exitCode"`
+}
+
+// jsonErrorOf is err, explained as e, as JSON carries it.
+func jsonErrorOf(err error, e *Error) *jsonError {
+	msg := e.Msg
+	if msg == "" { // a decline: the run said what it kept
+		msg = err.Error()
+	}
+	hints := e.Hints
+	if hints == nil {
+		hints = []string{}
+	}
+	return &jsonError{Message: lowerFirst(strings.TrimSuffix(msg, ".")), Hints: hints, ExitCode: e.Code}
 }
 
 // manualStep is what to do by hand when there are no credentials.
@@ -97,11 +119,7 @@ func reportSetup(env *Env, opts setupOptions, r *setup.Result, err error) error 
 	if opts.JSON {
 		doc := setupDocument(r)
 		if e != nil {
-			msg := e.Msg
-			if msg == "" {
-				msg = err.Error()
-			}
-			doc.Error = &msg
+			doc.Error = jsonErrorOf(err, e)
 		}
 		if werr := writeJSON(env.Stdout, doc); werr != nil && e == nil {
 			return werr
