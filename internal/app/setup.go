@@ -185,16 +185,15 @@ func showProgress(env *Env) func(setup.Progress) {
 	}
 }
 
-// workflowKeygenHooks show key generation on the status line, say what an
+// workflowKeygenHooks show a slow RSA generation on the status line, say what an
 // interrupted run left and was finished, and let the tests crash a run.
 func workflowKeygenHooks(env *Env) keygen.Hooks {
 	return keygen.Hooks{
 		Generating: func(keyType string, bits int) func() {
-			if keyType == "rsa" {
-				env.statusLine().Show("generating a %d-bit RSA key (this takes a few seconds)…", bits)
-			} else {
-				env.statusLine().Show("generating an %s key…", keyType)
+			if keyType != "rsa" {
+				return func() {} // made in no time
 			}
+			env.statusLine().Show("generating a %d-bit RSA key (this can take a few seconds)", bits)
 			return env.statusLine().Clear
 		},
 		Recovered:  func(r keygen.Recovery) { showRecovered(env, r) },
