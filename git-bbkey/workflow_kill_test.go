@@ -127,6 +127,17 @@ func (h *workflowHome) loginWorks(when string) {
 	}
 }
 
+// checkState is killHome's check of what list shows, run without
+// credentials: with them, list also shows the keys registered on the
+// server that are not on disk (the earlier keys of setup --new).
+func (h *workflowHome) checkState(when string) {
+	h.t.Helper()
+	env := h.env
+	h.env = append(slices.Clone(env), "BITBUCKET_TOKEN=")
+	defer func() { h.env = env }()
+	h.killHome.checkState(when)
+}
+
 // checkPairs is the invariant on disk after any kill: each of the key and
 // the rotation's new key is a matching pair, or its private key alone
 // while a journal says the next run finishes it, or (the new key) gone.
