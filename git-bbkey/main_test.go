@@ -61,11 +61,11 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 			"bbuserkey":    cmdBBUserKey,
 			"bbaccesskey":  cmdBBAccessKey,
 			"bbfail":       cmdBBFail,
+			"bbfaults":     cmdBBFaults,
 			"bbssh":        cmdBBSSH,
 			"snapshot":     cmdSnapshot,
 			"unchanged":    cmdUnchanged,
 			"bbcount":      cmdBBCount,
-			"bbfaults":     cmdBBFaults,
 		},
 	}
 }
