@@ -121,7 +121,9 @@ func checkHostKey(f *Facts, e *Endpoint) Check {
 	if e.Published.Trusted && !e.otherPort(f) {
 		published = e.Published.Fingerprint
 	}
-	where := func(entry sshverify.KnownHostEntry) string { return fmt.Sprintf("%s:%d", f.tilde(entry.File), entry.Line) }
+	where := func(entry sshverify.KnownHostEntry) string {
+		return fmt.Sprintf("%s:%d", f.tilde(entry.File), entry.Line)
+	}
 	if published != "" {
 		for _, r := range hk.Revoked {
 			if ssh.FingerprintSHA256(r.Key) == published {

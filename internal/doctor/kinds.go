@@ -35,20 +35,20 @@ const (
 	// ssh, ssh-home
 	SSHCommandUnknown
 	SSHFound
-	SSHMissing     // not installed: settings read without it
-	SSHNotOpenSSH  // plink and the like: settings guessed
-	SSHViaShell    // a wrapper or shell construct
-	SSHHomeSame    // OpenSSH's home differs, but git's ssh command names its files
-	SSHHomeKey     // OpenSSH looks for keys under another home
-	SSHHomeFiles   // OpenSSH reads config or known_hosts under another home
-	RSANoKeys      // rsa-sha1
-	RSAOldSSH      // OpenSSH before 8.8 still signs with ssh-rsa
-	RSAEnabled     // PubkeyAcceptedAlgorithms has ssh-rsa
-	RSASHA1Trap    // OpenSSH 8.8+ will not sign with ssh-rsa
-	RSAUnknown     // no ssh, or no version
-	AgentNone      // agent
-	AgentNeeded    // an encrypted key and no agent
-	AgentDown      // SSH_AUTH_SOCK set, nobody answers
+	SSHMissing    // not installed: settings read without it
+	SSHNotOpenSSH // plink and the like: settings guessed
+	SSHViaShell   // a wrapper or shell construct
+	SSHHomeSame   // OpenSSH's home differs, but git's ssh command names its files
+	SSHHomeKey    // OpenSSH looks for keys under another home
+	SSHHomeFiles  // OpenSSH reads config or known_hosts under another home
+	RSANoKeys     // rsa-sha1
+	RSAOldSSH     // OpenSSH before 8.8 still signs with ssh-rsa
+	RSAEnabled    // PubkeyAcceptedAlgorithms has ssh-rsa
+	RSASHA1Trap   // OpenSSH 8.8+ will not sign with ssh-rsa
+	RSAUnknown    // no ssh, or no version
+	AgentNone     // agent
+	AgentNeeded   // an encrypted key and no agent
+	AgentDown     // SSH_AUTH_SOCK set, nobody answers
 	AgentListFailed
 	AgentHolds
 	AgentLacksKey // it lacks the encrypted default key
@@ -100,8 +100,8 @@ const (
 	RemoteWrongPort
 	RemotePort22 // scp-like, and the server's port is not known
 	RemoteSettingsFailed
-	RemoteNoIdentity  // ssh finds no identity file
-	RemoteKeyDiffers  // git's ssh offers another key than git-bbkey uses
+	RemoteNoIdentity // ssh finds no identity file
+	RemoteKeyDiffers // git's ssh offers another key than git-bbkey uses
 	RepoExists
 	RepoMissing
 	RepoDenied
