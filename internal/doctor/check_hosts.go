@@ -21,7 +21,7 @@ func checkSSHConfig(f *Facts) []Check {
 	}
 	cfg := f.SSHConfig
 	if cfg.Exists && !f.Windows && cfg.Mode.Perm()&0o022 != 0 {
-		add(SSHConfigWritable, Fail, fmt.Sprintf("%s is %04o: writable by group or others, so ssh refuses to use it (Bad owner or permissions)", f.tilde(cfg.Path), cfg.Mode.Perm()),
+		add(SSHConfigWritable, Fail, fmt.Sprintf("%s is %04o: writable by group or others, who could make ssh run anything; ssh refuses it (Bad owner or permissions) unless given with -F", f.tilde(cfg.Path), cfg.Mode.Perm()),
 			"chmod 600 "+f.shell(cfg.Path))
 		return out
 	}
@@ -141,14 +141,18 @@ func checkHostKey(f *Facts, e *Endpoint) Check {
 	}
 	var files []string
 	for _, kf := range e.Settings.UserKnownHostsFiles {
-		files = append(files, kf.Path)
+		files = append(files, kf.HomePath)
 	}
 	if len(usable) == 0 {
 		fix := "git bbkey verify (pins the host key after checking it against the fingerprint Bitbucket publishes)"
 		if published == "" {
 			fix = "compare the fingerprint with your Bitbucket admin, then: git bbkey verify --accept-new-host-key"
 		}
-		return set(HostKeyUnknown, Warn, fmt.Sprintf("no entry for %s in %s: the first connection cannot check who answers", name, f.tildes(files)), fix)
+		msg := fmt.Sprintf("no entry for %s in %s", name, f.tildes(files))
+		if refusesUnknown(e.Settings) {
+			return set(HostKeyUnknown, Fail, msg+": ssh refuses a host it does not know ("+strictWhy(e.Settings)+"), so git fails", fix)
+		}
+		return set(HostKeyUnknown, Warn, msg+": the first connection cannot check who answers", fix)
 	}
 	var fps []string
 	for _, entry := range usable {
@@ -201,4 +205,17 @@ func revokedOnly(hk sshverify.HostKeys) *sshverify.KnownHostEntry {
 // its SSH port (another SSH server may answer there, with its own key).
 func (e *Endpoint) otherPort(f *Facts) bool {
 	return f.Server.Address.Port != 0 && e.Settings != nil && e.Settings.Port != f.Server.Address.Port
+}
+
+// refusesUnknown tells whether ssh stops at a host key it does not know
+// (StrictHostKeyChecking yes, or ask with nobody to ask in batch mode).
+func refusesUnknown(s *openssh.Settings) bool {
+	return s.StrictHostKeyChecking == "yes" || s.StrictHostKeyChecking == "ask" && s.BatchMode
+}
+
+func strictWhy(s *openssh.Settings) string {
+	if s.StrictHostKeyChecking == "yes" {
+		return "StrictHostKeyChecking yes"
+	}
+	return "BatchMode yes"
 }

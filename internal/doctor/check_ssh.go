@@ -41,8 +41,8 @@ func checkSSH(f *Facts) []Check {
 	if cmd.Source != openssh.SourceDefault {
 		runs = fmt.Sprintf("git runs `%s` (%s)", cmd.Text, cmd.Source)
 	}
-	if cmd.ViaShell() {
-		runs += " through the shell"
+	if !cmd.Plain() {
+		runs += " through the shell (a wrapper or shell construct)"
 	}
 	variant := cmd.Variant
 	approximated := false
@@ -87,7 +87,7 @@ func checkSSHHome(f *Facts) []Check {
 			kind, st = k, s
 		}
 	}
-	var notes, hostFiles []string
+	var notes []string
 	for _, e := range f.endpoints() {
 		if e.Settings == nil {
 			continue
@@ -104,15 +104,24 @@ func checkSSHHome(f *Facts) []Check {
 			}
 			notes = append(notes, fmt.Sprintf("for %s it offers %s, where git bbkey sees %s", f.label(e), found, mine))
 		}
+		if e.SSHKnownHosts == nil {
+			continue
+		}
+		var files []string
 		for _, kf := range e.Settings.UserKnownHostsFiles {
-			if kf.Path != kf.HomePath && !slices.Contains(hostFiles, kf.Path) {
-				hostFiles = append(hostFiles, kf.Path)
-				worse(SSHHomeFiles, Warn)
+			files = append(files, kf.Path)
+		}
+		note := "it reads host keys from " + strings.Join(files, ", ")
+		if len(e.SSHKnownHosts.Usable()) == 0 {
+			note += ", which do not know " + e.Settings.KnownHostsName()
+			if refusesUnknown(e.Settings) {
+				worse(SSHHomeKnownHosts, Fail)
 			}
 		}
-	}
-	if len(hostFiles) > 0 {
-		notes = append(notes, "it reads host keys from "+strings.Join(hostFiles, ", "))
+		if !slices.Contains(notes, note) {
+			notes = append(notes, note)
+			worse(SSHHomeFiles, Warn)
+		}
 	}
 	if f.SSHConfig.Exists {
 		read := false

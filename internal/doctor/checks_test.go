@@ -87,6 +87,12 @@ func TestFaults(t *testing.T) {
 			w.ep.KnownHosts.Revoked = []sshverify.KnownHostEntry{{File: sshPath("known_hosts"), Line: 3, Marker: sshverify.MarkerRevoked, Key: w.hostKey}}
 		}, "known-hosts", HostKeyRevoked, Fail, ""},
 		{"unknown host", func(t *testing.T, w *world) { w.ep.KnownHosts.Keys = nil }, "known-hosts", HostKeyUnknown, Warn, "git bbkey verify"},
+		{"unknown host, and ssh refuses unknown hosts", func(t *testing.T, w *world) {
+			w.ep.KnownHosts.Keys, w.ep.Settings.StrictHostKeyChecking = nil, "yes"
+		}, "known-hosts", HostKeyUnknown, Fail, "git bbkey verify"},
+		{"unknown host, in batch mode", func(t *testing.T, w *world) {
+			w.ep.KnownHosts.Keys, w.ep.Settings.StrictHostKeyChecking, w.ep.Settings.BatchMode = nil, "ask", true
+		}, "known-hosts", HostKeyUnknown, Fail, ""},
 		{"a @cert-authority line alone", func(t *testing.T, w *world) {
 			w.ep.KnownHosts.Authorities, w.ep.KnownHosts.Keys = w.ep.KnownHosts.Keys, nil
 		}, "known-hosts", HostKeyUnknown, Warn, ""},
@@ -134,6 +140,12 @@ func TestFaults(t *testing.T) {
 			w.ep.Offered = openssh.File{Path: "/root/.ssh/id_ed25519", HomePath: w.key.PrivateKeyPath}
 			w.ep.SSHOffered = ""
 		}, "ssh-home", SSHHomeKey, Fail, "HOME=/root"},
+		{"OpenSSH reads host keys under another home, which lack the host", func(t *testing.T, w *world) {
+			s := w.ep.Settings
+			s.AccountHome, s.StrictHostKeyChecking = "/root", "yes"
+			s.UserKnownHostsFiles = []openssh.File{{Path: "/root/.ssh/known_hosts", HomePath: sshPath("known_hosts")}}
+			w.ep.SSHKnownHosts = &sshverify.HostKeys{}
+		}, "ssh-home", SSHHomeKnownHosts, Fail, ""},
 		{"SSH disabled on the server", func(t *testing.T, w *world) {
 			w.f.Server.AddressErr = &bbsession.SSHDisabledError{Base: w.f.Server.Base}
 		}, "server", ServerSSHDisabled, Fail, ""},

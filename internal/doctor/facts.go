@@ -182,10 +182,14 @@ type Endpoint struct {
 	PubkeyAlgorithms []string
 
 	// KnownHostsFiles are the files ssh reads host keys from (user files,
-	// then global ones); KnownHosts what they say about the host.
+	// then global ones), under $HOME as git-bbkey reads and pins them;
+	// KnownHosts is what they say about the host.
 	KnownHostsFiles []string
 	KnownHosts      sshverify.HostKeys
 	KnownHostsErr   error
+	// SSHKnownHosts is what the user files under OpenSSH's own home say,
+	// when that home is not $HOME; nil otherwise.
+	SSHKnownHosts *sshverify.HostKeys
 
 	// Published is the host key fingerprint the server publishes for
 	// this host; Fingerprint is "" when none was read.

@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/git-bbkey/git-bbkey/internal/bitbucket"
@@ -38,7 +39,7 @@ func (eps *endpoints) get(ctx context.Context, t openssh.Target) *Endpoint {
 		return e
 	}
 	eps.progress("asking ssh how git reaches " + t.Host)
-	e := &Endpoint{Target: t}
+	e := &Endpoint{Target: t, OnServer: eps.f.onServer(t.Host)}
 	eps.byTarget[key] = e
 	s, err := eps.w.SSHSettings(ctx, t)
 	if err != nil {
@@ -58,9 +59,12 @@ func (eps *endpoints) get(ctx context.Context, t openssh.Target) *Endpoint {
 	if v := s.Get("pubkeyacceptedalgorithms"); len(v) > 0 {
 		e.PubkeyAlgorithms = strings.Split(v[0], ",")
 	}
-	// The files ssh itself reads (under its own home).
+	// The files under $HOME, as git-bbkey reads and pins them; and when
+	// OpenSSH's home is another, what the files it reads there say.
+	var sshFiles []string
 	for _, kf := range s.UserKnownHostsFiles {
-		e.KnownHostsFiles = append(e.KnownHostsFiles, kf.Path)
+		e.KnownHostsFiles = append(e.KnownHostsFiles, kf.HomePath)
+		sshFiles = append(sshFiles, kf.Path)
 	}
 	e.KnownHostsFiles = append(e.KnownHostsFiles, s.GlobalKnownHostsFiles...)
 	if kh, err := sshverify.LoadKnownHosts(e.KnownHostsFiles...); err != nil {
@@ -68,7 +72,13 @@ func (eps *endpoints) get(ctx context.Context, t openssh.Target) *Endpoint {
 	} else {
 		e.KnownHosts = kh.Known(e.HostRef())
 	}
-	e.OnServer = eps.f.onServer(t.Host) || eps.f.onServer(s.Hostname)
+	if !slices.Equal(sshFiles, e.KnownHostsFiles[:len(sshFiles)]) {
+		if kh, err := sshverify.LoadKnownHosts(append(sshFiles, s.GlobalKnownHostsFiles...)...); err == nil {
+			known := kh.Known(e.HostRef())
+			e.SSHKnownHosts = &known
+		}
+	}
+	e.OnServer = e.OnServer || eps.f.onServer(s.Hostname)
 	if e.OnServer && eps.srv != nil {
 		e.Published, e.PublishedErr = eps.srv.PublishedHostKey(ctx, s.Hostname)
 	}

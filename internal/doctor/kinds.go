@@ -37,18 +37,20 @@ const (
 	SSHFound
 	SSHMissing    // not installed: settings read without it
 	SSHNotOpenSSH // plink and the like: settings guessed
-	SSHViaShell   // a wrapper or shell construct
 	SSHHomeSame   // OpenSSH's home differs, but git's ssh command names its files
 	SSHHomeKey    // OpenSSH looks for keys under another home
 	SSHHomeFiles  // OpenSSH reads config or known_hosts under another home
-	RSANoKeys     // rsa-sha1
-	RSAOldSSH     // OpenSSH before 8.8 still signs with ssh-rsa
-	RSAEnabled    // PubkeyAcceptedAlgorithms has ssh-rsa
-	RSASHA1Trap   // OpenSSH 8.8+ will not sign with ssh-rsa
-	RSAUnknown    // no ssh, or no version
-	AgentNone     // agent
-	AgentNeeded   // an encrypted key and no agent
-	AgentDown     // SSH_AUTH_SOCK set, nobody answers
+	// OpenSSH's known_hosts under its home lacks the host, and it refuses
+	// unknown hosts
+	SSHHomeKnownHosts
+	RSANoKeys   // rsa-sha1
+	RSAOldSSH   // OpenSSH before 8.8 still signs with ssh-rsa
+	RSAEnabled  // PubkeyAcceptedAlgorithms has ssh-rsa
+	RSASHA1Trap // OpenSSH 8.8+ will not sign with ssh-rsa
+	RSAUnknown  // no ssh, or no version
+	AgentNone   // agent
+	AgentNeeded // an encrypted key and no agent
+	AgentDown   // SSH_AUTH_SOCK set, nobody answers
 	AgentListFailed
 	AgentHolds
 	AgentLacksKey // it lacks the encrypted default key
