@@ -136,7 +136,11 @@ func (f *Facts) route(e *Endpoint) string {
 	}
 	var files []string
 	for _, kf := range s.UserKnownHostsFiles {
-		files = append(files, kf.Path)
+		if s.Approximated {
+			files = append(files, kf.HomePath) // no OpenSSH here to read its own home
+		} else {
+			files = append(files, kf.Path)
+		}
 	}
 	msg += ", reads host keys"
 	if s.HostKeyAlias != "" {

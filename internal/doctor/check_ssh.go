@@ -55,8 +55,13 @@ func checkSSH(f *Facts) []Check {
 			"git bbkey verify checks through that program itself", nil)
 	}
 	if f.SSH.Path == "" && cmd.Program() != "" || approximated {
-		return one(SSHMissing, Warn, fmt.Sprintf("%s, which is not installed here (not found on PATH): the settings shown here were read from ~/.ssh/config without it, and OpenSSH's verdict may differ", runs),
-			"install the OpenSSH client, or tell git which ssh to run: git config --global core.sshCommand /path/to/ssh", nil)
+		msg := fmt.Sprintf("%s, which is not found on PATH: the settings shown here were read from ~/.ssh/config without it, and OpenSSH's verdict may differ", runs)
+		fix := "install the OpenSSH client, or tell git which ssh to run: git config --global core.sshCommand /path/to/ssh"
+		if f.Windows || len(f.endpoints()) == 0 {
+			// Git for Windows runs the ssh it brings along, wherever PATH points.
+			return one(SSHMissing, Warn, msg, fix, nil)
+		}
+		return one(SSHMissing, Fail, msg+"; git cannot reach ssh:// remotes without it", fix, nil)
 	}
 	what := runs
 	if f.SSH.Path != "" {
@@ -78,8 +83,8 @@ func checkSSH(f *Facts) []Check {
 // known_hosts than git-bbkey sees.
 func checkSSHHome(f *Facts) []Check {
 	s := f.settings()
-	if s == nil || !s.HomeDiffers() {
-		return nil
+	if s == nil || !s.HomeDiffers() || s.Approximated {
+		return nil // without OpenSSH here, where it would look is a guess (see the ssh check)
 	}
 	kind, st := SSHHomeSame, OK
 	worse := func(k Kind, s Status) {

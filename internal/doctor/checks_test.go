@@ -169,7 +169,10 @@ func TestFaults(t *testing.T) {
 		}, "ssh-config", SSHConfigWritable, Fail, "chmod 600 ~/.ssh/config"},
 		{"ssh not installed", func(t *testing.T, w *world) {
 			w.f.SSH.Path, w.ep.Settings.Approximated = "", true
-		}, "ssh", SSHMissing, Warn, "install the OpenSSH client"},
+		}, "ssh", SSHMissing, Fail, "install the OpenSSH client"},
+		{"ssh not on PATH, on Windows", func(t *testing.T, w *world) {
+			w.f.SSH.Path, w.ep.Settings.Approximated, w.f.Windows = "", true, true
+		}, "ssh", SSHMissing, Warn, "core.sshCommand"},
 		{"git runs plink", func(t *testing.T, w *world) {
 			w.f.SSH.Command = openssh.Command{Text: "plink", Source: openssh.SourceGitSSH, Variant: openssh.VariantPlink, Words: []string{"plink"}}
 			w.ep.Settings.Variant, w.ep.Settings.Approximated = openssh.VariantPlink, true

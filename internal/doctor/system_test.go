@@ -92,7 +92,7 @@ func TestSystemWithoutSSH(t *testing.T) {
 	}
 	f := &Facts{Home: h, SSHDir: filepath.Join(h, ".ssh"), Address: &Endpoint{Settings: got, OnServer: true}}
 	gatherSSH(context.Background(), s, f)
-	if c := checkSSH(f); len(c) != 1 || c[0].Kind != SSHMissing || c[0].Status != Warn {
+	if c := checkSSH(f); len(c) != 1 || c[0].Kind != SSHMissing || c[0].Status != Fail {
 		t.Errorf("ssh check: %+v", c)
 	}
 }
