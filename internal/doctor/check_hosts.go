@@ -30,7 +30,7 @@ func checkSSHConfig(f *Facts) []Check {
 		var refused *openssh.SSHError
 		switch {
 		case errors.As(e.Err, &refused):
-			add(SSHConfigRefused, Fail, fmt.Sprintf("ssh refuses its configuration for %s: %s", f.label(e), strings.TrimSpace(sshStderr(refused))),
+			add(SSHConfigRefused, Fail, fmt.Sprintf("ssh refuses its configuration for %s: %v", f.label(e), refused),
 				fmt.Sprintf("fix the line it names, then check with: ssh -G %s", e.Target.HostArg()))
 			continue
 		case e.Settings == nil:
@@ -58,15 +58,6 @@ func checkSSHConfig(f *Facts) []Check {
 		add(SSHConfigOK, OK, fmt.Sprintf("nothing in %s stops git", f.tilde(cfg.Path)), "")
 	}
 	return out
-}
-
-// sshStderr is what ssh said, without the program's name in front.
-func sshStderr(e *openssh.SSHError) string {
-	msg := e.Error()
-	if _, after, ok := strings.Cut(msg, " failed: "); ok {
-		return after
-	}
-	return msg
 }
 
 // checkKnownHosts judges, for each server git's ssh goes to, the host keys

@@ -1,9 +1,7 @@
 package doctor
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,7 +18,7 @@ func checkSSHDir(f *Facts) []Check {
 	}
 	switch {
 	case fi.Err != nil:
-		return one(SSHDirUnreadable, Fail, fmt.Sprintf("cannot read %s: %v", shown, unwrapPath(fi.Err)), "")
+		return one(SSHDirUnreadable, Fail, fmt.Sprintf("cannot read %s: %v", shown, fi.Err), "")
 	case !fi.Exists:
 		return one(SSHDirMissing, Warn, shown+" does not exist", "git bbkey setup (creates it with mode 0700 and a key)")
 	case !fi.Mode.IsDir():
@@ -205,14 +203,4 @@ func unprotectedFix(f *Facts, path string, u *safefile.UnprotectedError) string 
 		fix = fmt.Sprintf(`icacls %s /setowner "%%USERNAME%%" && `, f.shell(path)) + fix
 	}
 	return fix
-}
-
-// unwrapPath drops the path Go puts in front of a file error: the
-// messages name the file themselves.
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
