@@ -236,6 +236,8 @@ func checkAgent(f *Facts) []Check {
 			start+" && "+addFix)
 	case noAgent:
 		return one(AgentNone, Skip, "no ssh-agent is running; an unencrypted key does not need one", "")
+	case !a.Running && a.Err != nil:
+		return one(AgentDown, Warn, fmt.Sprintf("the ssh-agent at %s cannot be reached: %v", a.Addr, a.Err), "")
 	case !a.Running:
 		return one(AgentDown, Warn, fmt.Sprintf("no ssh-agent answers at %s (SSH_AUTH_SOCK)", a.Addr), "start one: "+start)
 	case a.Err != nil:

@@ -9,15 +9,23 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/git-bbkey/git-bbkey/internal/bitbucket"
 	"github.com/git-bbkey/git-bbkey/internal/safefile"
 	"github.com/git-bbkey/git-bbkey/internal/sshagent"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
 )
 
+// gatherTimeout bounds a whole Gather: the server's answers (each request
+// has its own bound too) and ssh -G for every remote.
+const gatherTimeout = 2 * time.Minute
+
 // Gather collects the facts the checks need. It never fails: what could
 // not be learned is recorded as an error beside the fact.
 func Gather(ctx context.Context, o Options) *Facts {
+	ctx, cancel := context.WithTimeout(ctx, gatherTimeout)
+	defer cancel()
 	f := &Facts{Home: o.Home, SSHDir: filepath.Join(o.Home, ".ssh"), Windows: o.Windows, Key: o.Key}
 	progress := func(step string) {
 		if o.Progress != nil {
@@ -134,6 +142,10 @@ func gatherServer(ctx context.Context, w World, f *Facts) Server {
 		s.AuthErr = err
 	} else {
 		s.Authenticated = true
+	}
+	var be *bitbucket.Error
+	if s.SettingsErr != nil && !(errors.As(s.SettingsErr, &be) && be.Kind == bitbucket.KindUnauthorized) {
+		return nil // unreachable, or not Bitbucket: asking more would only wait more
 	}
 	return srv
 }

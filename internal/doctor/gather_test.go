@@ -69,14 +69,19 @@ func (w *fakeWorld) Server(context.Context) (Server, error) {
 }
 
 type fakeServer struct {
-	hostKey    ssh.PublicKey
-	registered map[string]bool
-	repos      map[string]bool // "proj/slug"
-	asked      []string
+	settingsErr error
+	hostKey     ssh.PublicKey
+	registered  map[string]bool
+	repos       map[string]bool // "proj/slug"
+	asked       []string
 }
 
 func (s *fakeServer) Base() string { return "https://bb.example.com" }
 func (s *fakeServer) Settings(context.Context) (*bitbucket.Settings, error) {
+	s.asked = append(s.asked, "settings")
+	if s.settingsErr != nil {
+		return nil, s.settingsErr
+	}
 	return &bitbucket.Settings{Enabled: true, Port: 7999, Fingerprint: ssh.FingerprintSHA256(s.hostKey)}, nil
 }
 func (s *fakeServer) SettingsWithCredentials() bool { return true }
@@ -161,7 +166,7 @@ func TestGatherAsksWhatMatters(t *testing.T) {
 	if want := []string{"ssh -G git@bb.example.com:7999", "ssh -G git@github.com"}; !slices.Equal(w.asked, want) {
 		t.Errorf("asked ssh %q, want %q", w.asked, want)
 	}
-	if want := []string{"host key bb.example.com", "repository proj/demo", "repository proj/gone", "registered 1",
+	if want := []string{"settings", "host key bb.example.com", "repository proj/demo", "repository proj/gone", "registered 1",
 		"access keys proj/demo", "access keys proj/gone", "access keys proj"}; !slices.Equal(srv.asked, want) {
 		t.Errorf("asked the server %q, want %q", srv.asked, want)
 	}
@@ -245,5 +250,26 @@ func TestGatherKeyFiles(t *testing.T) {
 		if out, err := exec.Command("ssh-keygen", "-y", "-f", p).CombinedOutput(); err == nil {
 			t.Errorf("ssh-keygen loads %s, which doctor says OpenSSH refuses: %s", p, out)
 		}
+	}
+}
+
+// A server that does not answer is asked once: the checks that need it
+// say the server failed, instead of each waiting in turn.
+func TestGatherStopsAtAnUnreachableServer(t *testing.T) {
+	h := t.TempDir()
+	writeKey(t, filepath.Join(h, ".ssh", "id_ed25519"))
+	srv := &fakeServer{settingsErr: &bitbucket.RequestError{Base: "https://bb.example.com", Err: context.DeadlineExceeded}}
+	w := &fakeWorld{server: srv, settings: map[string]*openssh.Settings{"bb.example.com": {Hostname: "bb.example.com", Port: 7999, Variant: openssh.VariantSSH}},
+		remotes: []gitremote.Remote{{Name: "origin", URLs: []string{"ssh://git@bb.example.com:7999/proj/demo.git"}}}}
+	f := Gather(context.Background(), Options{World: w, Home: h, Key: KeyChoice{Path: filepath.Join(h, ".ssh", "id_ed25519")}})
+	if !slices.Equal(srv.asked, []string{"settings"}) {
+		t.Errorf("asked the server %q", srv.asked)
+	}
+	checks := Checks(f)
+	if c := find(checks, "server"); len(c) != 1 || c[0].Kind != ServerUnreachable || c[0].Cause == nil {
+		t.Errorf("server: %+v", c)
+	}
+	if c := find(checks, "key-registered"); len(c) != 0 {
+		t.Errorf("registration judged without the server: %+v", c)
 	}
 }
