@@ -72,7 +72,9 @@ func TestDoctorStatusLineWhileWaiting(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	code := make(chan int, 1)
-	go func() { code <- Main(ctx, []string{"git-bbkey", "doctor", "--server", "http://" + hole.Addr().String()}, env) }()
+	go func() {
+		code <- Main(ctx, []string{"git-bbkey", "doctor", "--server", "http://" + hole.Addr().String()}, env)
+	}()
 
 	var seen strings.Builder
 	deadline := time.After(20 * time.Second)
