@@ -29,7 +29,7 @@ func checkRemotes(f *Facts) []Check {
 	seen := map[*Endpoint]bool{}
 	for _, r := range f.Remotes {
 		out = append(out, checkRemote(f, r))
-		if e := r.Endpoint; e != nil && r.Reach != ReachNo && !seen[e] {
+		if e := r.Endpoint; e != nil && r.Reach == ReachYes && !seen[e] {
 			seen[e] = true
 			out = append(out, checkRemoteKey(f, e)...)
 		}
@@ -68,6 +68,9 @@ func checkRemote(f *Facts, r RemoteFacts) Check {
 	}
 	var refused *openssh.SSHError
 	switch {
+	case r.Reach == ReachUnknown:
+		return set(RemoteUnknownHost, Skip, fmt.Sprintf("%s uses %s%s: %s; whether %s is Bitbucket's SSH host is not known (%s)",
+			r.Name, form, u.Raw, f.routeOrErr(e), u.Host, unknownWhy(f)), serverFixIf(f))
 	case errors.As(e.Err, &refused):
 		return set(RemoteSettingsFailed, Skip, fmt.Sprintf("%s uses %s%s: ssh refuses its configuration (see ssh-config)", r.Name, form, u.Raw), "")
 	case e.Err != nil:
@@ -231,4 +234,19 @@ func (f *Facts) accessKeyOn(r RemoteFacts) bool {
 		}
 	}
 	return false
+}
+
+// routeOrErr is route, or why it is not known.
+func (f *Facts) routeOrErr(e *Endpoint) string {
+	if e.Settings == nil {
+		return fmt.Sprintf("how git's ssh reaches it is not known (%v)", e.Err)
+	}
+	return f.route(e)
+}
+
+func unknownWhy(f *Facts) string {
+	if f.Server.Base == "" {
+		return "no Bitbucket server URL"
+	}
+	return "the SSH settings of " + f.Server.Base + " could not be read"
 }

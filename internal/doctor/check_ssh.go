@@ -153,7 +153,7 @@ func checkSSHHome(f *Facts) []Check {
 func (f *Facts) label(e *Endpoint) string {
 	var names []string
 	for _, r := range f.Remotes {
-		if r.Endpoint == e && r.Reach != ReachNo {
+		if r.Endpoint == e && r.Reach == ReachYes {
 			names = append(names, r.Name)
 		}
 	}

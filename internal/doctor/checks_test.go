@@ -218,6 +218,10 @@ func TestFaults(t *testing.T) {
 			w.f.Remotes = append(w.f.Remotes, RemoteFacts{Name: "hub", URL: "https://github.com/o/r.git", Reach: ReachNo})
 			w.f.Remotes[1].Parsed, _ = gitremote.Parse("https://github.com/o/r.git")
 		}, "remote", RemoteNotBitbucket, Skip, ""},
+		{"no Bitbucket server known", func(t *testing.T, w *world) {
+			w.f.Server, w.f.Registration = ServerFacts{}, Registration{}
+			w.origin.Reach, w.origin.Repo = ReachUnknown, RepoFacts{}
+		}, "remote", RemoteUnknownHost, Skip, "bbkey.url"},
 		{"leftovers of a killed run", func(t *testing.T, w *world) {
 			w.f.Leftovers = []sshkeys.Leftover{{Kind: sshkeys.LeftoverTempFile, Path: sshPath(".id_ed25519.tmp-1")}}
 		}, "key-leftover", KeyLeftover, Warn, "git bbkey backup"},

@@ -192,13 +192,13 @@ func (f *Facts) keyAt(path string) *KeyFacts {
 	return nil
 }
 
-// endpoints are the distinct endpoints of remotes on the server (or that
-// may be, when no server is known), then Address.
+// endpoints are the distinct endpoints of remotes on the server, then
+// Address: where git's ssh goes to reach Bitbucket.
 func (f *Facts) endpoints() []*Endpoint {
 	var out []*Endpoint
 	seen := map[*Endpoint]bool{}
 	for _, r := range f.Remotes {
-		if e := r.Endpoint; e != nil && r.Reach != ReachNo && !seen[e] {
+		if e := r.Endpoint; e != nil && r.Reach == ReachYes && !seen[e] {
 			seen[e] = true
 			out = append(out, e)
 		}

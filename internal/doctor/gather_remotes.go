@@ -131,11 +131,11 @@ func gatherRemotes(ctx context.Context, w World, srv Server, eps *endpoints, f *
 		switch {
 		case u.Scheme == "ssh":
 			rf.Endpoint = eps.get(ctx, target(u.Host, u.Port, u.User))
-			rf.Reach = f.reach(rf.Endpoint.OnServer)
+			rf.Reach = f.reach(rf.Endpoint.OnServer, true)
 		case !isRepo:
 			rf.Reach = ReachNo
 		default:
-			rf.Reach = f.reach(f.onServer(hostOf(base)))
+			rf.Reach = f.reach(f.onServer(hostOf(base)), false)
 		}
 		if srv != nil && rf.Reach == ReachYes && rf.Project != "" {
 			eps.progress("waiting for Bitbucket")
@@ -146,12 +146,17 @@ func gatherRemotes(ctx context.Context, w World, srv Server, eps *endpoints, f *
 	}
 }
 
-func (f *Facts) reach(on bool) Reach {
+// reach judges a host that is (on) or is not the server's. An SSH host
+// that is not the server's web host may still be its SSH host when that
+// address is not known (its settings could not be read).
+func (f *Facts) reach(on, sshHost bool) Reach {
 	switch {
 	case f.Server.Base == "":
 		return ReachUnknown
 	case on:
 		return ReachYes
+	case sshHost && f.Server.Address.Host == "":
+		return ReachUnknown
 	}
 	return ReachNo
 }

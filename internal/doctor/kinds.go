@@ -97,6 +97,7 @@ const (
 	RemoteUnreadable
 	RemoteBadURL
 	RemoteNotBitbucket
+	RemoteUnknownHost // no server, or its SSH address, to compare with
 	RemoteHTTPS
 	RemoteOK
 	RemoteWrongPort
