@@ -36,7 +36,9 @@ echo "Installed $mandir/git-bbkey.1"
 
 bashdir=$DATA_HOME/bash-completion/completions
 zshdir=$PREFIX/share/zsh/site-functions
-fishdir=$CONFIG_HOME/fish/completions
+# fish loads completions/ only for a command of that name (git-bbkey);
+# for `git bbkey` the file must be sourced at start-up: conf.d.
+fishdir=$CONFIG_HOME/fish/conf.d
 mkdir -p "$bashdir" "$zshdir" "$fishdir"
 install -m 0644 contrib/completion/git-bbkey.bash "$bashdir/git-bbkey"
 install -m 0644 contrib/completion/_git-bbkey "$zshdir/_git-bbkey"

@@ -61,6 +61,7 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 			"bbuserkey":    cmdBBUserKey,
 			"bbaccesskey":  cmdBBAccessKey,
 			"bbfail":       cmdBBFail,
+			"bbfaults":     cmdBBFaults,
 			"bbssh":        cmdBBSSH,
 			"snapshot":     cmdSnapshot,
 			"unchanged":    cmdUnchanged,

@@ -155,3 +155,29 @@ func cmdBBFail(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 func fmtSscan(s string, v *int) (int, error) { return fmt.Sscan(s, v) }
+
+// bbfaults [NAME...]: the sandbox's REST side misbehaves (bbsandbox.Faults);
+// no names: well-behaved again. Names: escapes, ext-clone-link,
+// empty-answers, lose-writes, endless-paging, bare-401.
+func cmdBBFaults(ts *testscript.TestScript, neg bool, args []string) {
+	var f bbsandbox.Faults
+	for _, a := range args {
+		switch a {
+		case "escapes":
+			f.EscapesInErrors = true
+		case "ext-clone-link":
+			f.ExtCloneLink = true
+		case "empty-answers":
+			f.EmptyAnswers = true
+		case "lose-writes":
+			f.LoseWrites = true
+		case "endless-paging":
+			f.EndlessPaging = true
+		case "bare-401":
+			f.BareUnauthorized = true
+		default:
+			ts.Fatalf("bbfaults: unknown fault %q", a)
+		}
+	}
+	sandboxOf(ts).SetFaults(f)
+}

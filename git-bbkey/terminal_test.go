@@ -62,10 +62,11 @@ type ptyEnvKey struct{}
 // passes on, besides those testscript starts with.
 var ptyEnvExtra = []string{"BITBUCKET_TOKEN", "GIT_TERMINAL_PROMPT", "SSH_AUTH_SOCK", "TERM", "NO_COLOR", "GIT_SSH_COMMAND"}
 
-// ptyexec [-code N] SESSION PROGRAM [ARGS...] runs PROGRAM (from the
-// script's PATH) with a fresh pseudo-terminal as its controlling terminal
-// and stdin, as a person runs it, stdout and stderr going to the script's
-// stdout and stderr, and plays SESSION, a file of steps:
+// ptyexec [-code N] [-stderr] SESSION PROGRAM [ARGS...] runs PROGRAM (from
+// the script's PATH) with a fresh pseudo-terminal as its controlling
+// terminal and stdin, as a person runs it, stdout and stderr going to the
+// script's stdout and stderr (with -stderr, stderr is the terminal too, as
+// when a person runs it), and plays SESSION, a file of steps:
 //
 //	expect REGEXP   wait until the terminal shows REGEXP (after the last match)
 //	type TEXT       type TEXT (Go escapes: \x03 is Ctrl-C, \r is Enter)
@@ -83,9 +84,10 @@ func cmdPTYExec(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	fs := flag.NewFlagSet("ptyexec", flag.ContinueOnError)
 	code := fs.Int("code", 0, "")
+	stderrTTY := fs.Bool("stderr", false, "")
 	ts.Check(fs.Parse(args))
 	if fs.NArg() < 2 {
-		ts.Fatalf("usage: ptyexec [-code N] SESSION PROGRAM [ARGS...]")
+		ts.Fatalf("usage: ptyexec [-code N] [-stderr] SESSION PROGRAM [ARGS...]")
 	}
 	session := ts.ReadFile(fs.Arg(0))
 	prog, err := lookPath(ts.Getenv("PATH"), fs.Arg(1))
@@ -108,6 +110,9 @@ func cmdPTYExec(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if *stderrTTY {
+		cmd.Stderr = tty
+	}
 	cmd.Stdin = tty
 	cmd.ExtraFiles = []*os.File{tty}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 3}

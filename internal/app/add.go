@@ -10,6 +10,7 @@ import (
 	"github.com/git-bbkey/git-bbkey/internal/bbsession"
 	"github.com/git-bbkey/git-bbkey/internal/bitbucket"
 	"github.com/git-bbkey/git-bbkey/internal/register"
+	"github.com/git-bbkey/git-bbkey/internal/termtext"
 )
 
 type addOptions struct {
@@ -65,7 +66,8 @@ type addResult struct {
 	Fingerprint string  `json:"fingerprint"`
 	Message     string  `json:"message"`
 
-	err *Error // failed: what to print
+	err  *Error // failed: what to print
+	what string // the text line after the status word
 }
 
 // parseTargets reads --repo and --project into access-key scopes, and
@@ -143,7 +145,9 @@ func addUserKey(ctx context.Context, s *bbsession.Session, key *publicKeyInput, 
 	return addResultOf(r, s.Base())
 }
 
-// addResultOf renders one registration as the contract prints it.
+// addResultOf renders one registration as the contract prints it. Message
+// is a sentence (JSON); the text output is the status word and what it
+// was done to, one verb per line.
 func addResultOf(r register.Result, base string) addResult {
 	res := addResult{Status: string(r.Status), Kind: string(r.Kind), Fingerprint: r.Fingerprint}
 	if r.ID > 0 {
@@ -162,14 +166,19 @@ func addResultOf(r register.Result, base string) addResult {
 		res.err = explain(r.Err)
 		res.Message = res.err.Msg
 	case r.Kind == register.UserKey && r.Status == register.Added:
-		res.Message = fmt.Sprintf("registered %s as your SSH key (id %d) on %s", r.Fingerprint, r.ID, base)
+		res.what = fmt.Sprintf("%s as your SSH key (id %d) on %s", r.Fingerprint, r.ID, base)
+		res.Message = "registered " + res.what
 	case r.Kind == register.UserKey:
+		res.what = fmt.Sprintf("%s is your SSH key (id %d) on %s", r.Fingerprint, r.ID, base)
 		res.Message = fmt.Sprintf("%s is already registered as your SSH key (id %d)", r.Fingerprint, r.ID)
 	case r.Status == register.Added:
-		res.Message = fmt.Sprintf("added %s as an access key on %s with %s (id %d)", r.Fingerprint, target, r.Permission, r.ID)
+		res.what = fmt.Sprintf("%s as an access key on %s with %s (id %d)", r.Fingerprint, target, r.Permission, r.ID)
+		res.Message = "added " + res.what
 	case r.Status == register.Updated:
-		res.Message = fmt.Sprintf("changed the access key %s on %s from %s to %s", r.Fingerprint, target, r.Previous, r.Permission)
+		res.what = fmt.Sprintf("the access key %s on %s from %s to %s", r.Fingerprint, target, r.Previous, r.Permission)
+		res.Message = "changed " + res.what
 	default:
+		res.what = fmt.Sprintf("%s is an access key on %s with %s (id %d)", r.Fingerprint, target, r.Permission, r.ID)
 		res.Message = fmt.Sprintf("%s is already an access key on %s with %s (id %d)", r.Fingerprint, target, r.Permission, r.ID)
 	}
 	return res
@@ -194,7 +203,7 @@ func reportAddResults(env *Env, asJSON bool, results []addResult) error {
 				report(env.Stderr, r.err)
 				continue
 			}
-			fmt.Fprintf(env.Stderr, "%s: %s\n", r.Status, r.Message)
+			fmt.Fprintf(env.Stderr, "%s: %s\n", env.statusWordErr(r.Status), termtext.Line(r.what))
 		}
 	}
 	if failed > 0 {

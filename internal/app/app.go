@@ -26,14 +26,34 @@ func Main(ctx context.Context, args []string, env *Env) int {
 	defer stop(nil)
 	run := env.forRun(ctx, stop)
 	a := newApp(run)
-	err := a.RunContext(ctx, reorderArgs(a, args))
+	args = reorderArgs(a, args)
+	err := a.RunContext(ctx, args)
 	run.ui.status.Clear()
 	if ctx.Err() != nil { // whatever error the stop caused on its way up
 		if err = context.Cause(ctx); !errors.Is(err, prompt.ErrCancelled) {
 			err = prompt.ErrInterrupted
 		}
 	}
+	// With --json every run prints exactly one JSON document, failures
+	// included: a command that failed before printing its own says why.
+	if err != nil && wantsJSON(args) && run.Stdout.(*untilDone).written.Load() == 0 {
+		writeJSONFailure(env.Stdout, err)
+	}
 	return reportIn(env.Stderr, err, run.ui.stderrPalettes())
+}
+
+// wantsJSON tells whether the command line (flags first, as reorderArgs
+// leaves it) asks for --json.
+func wantsJSON(args []string) bool {
+	for _, a := range args[1:] {
+		switch a {
+		case "--":
+			return false
+		case "--json", "--json=true", "-json":
+			return true
+		}
+	}
+	return false
 }
 
 // The positional arguments a command takes, declared with it in newApp.

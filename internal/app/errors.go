@@ -15,8 +15,12 @@ import (
 	"github.com/git-bbkey/git-bbkey/internal/keygen"
 	"github.com/git-bbkey/git-bbkey/internal/prompt"
 	"github.com/git-bbkey/git-bbkey/internal/register"
+	"github.com/git-bbkey/git-bbkey/internal/rotate"
 	"github.com/git-bbkey/git-bbkey/internal/safefile"
+	"github.com/git-bbkey/git-bbkey/internal/setup"
+	"github.com/git-bbkey/git-bbkey/internal/sshconfig"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
+	"github.com/git-bbkey/git-bbkey/internal/termtext"
 	"github.com/git-bbkey/git-bbkey/internal/termui"
 	"github.com/git-bbkey/git-bbkey/internal/verify"
 )
@@ -74,6 +78,9 @@ func explain(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) && (e.Err == nil || len(e.Hints) > 0 || e.Code != exitFailure) {
 		return e // already explained where it was decided
+	}
+	if e := explainSetup(err); e != nil { // first: some of its errors wrap others
+		return e
 	}
 	if e := explainKeys(err); e != nil {
 		return e
@@ -258,14 +265,43 @@ func reportIn(w io.Writer, err error, c errorColors) int {
 		fmt.Fprintln(w, c.err.ErrorLine("interrupted"))
 		return exitInterrupted
 	}
+	// Messages carry text from outside (a server's words, file names,
+	// URLs): escaped here, so that nothing reaches the terminal raw.
 	e := explain(err)
 	if e.Msg != "" {
-		fmt.Fprintln(w, c.err.ErrorLine(lowerFirst(strings.TrimSuffix(e.Msg, "."))))
+		fmt.Fprintln(w, c.err.ErrorLine(termtext.Line(lowerFirst(strings.TrimSuffix(e.Msg, ".")))))
 	}
 	for _, h := range e.Hints {
-		fmt.Fprintln(w, c.hint.HintLine(h))
+		fmt.Fprintln(w, c.hint.HintLine(termtext.Line(h)))
 	}
 	return e.Code
+}
+
+// jsonFailure is the JSON document of a run that failed before it could
+// print its own: the error and hint lines as data, and the exit code.
+type jsonFailure struct {
+	Error struct {
+		Message  string   `json:"message"`
+		Hints    []string `json:"hints"`
+		ExitCode int      `json:"exitCode"`
+	} `json:"error"`
+}
+
+func writeJSONFailure(w io.Writer, err error) {
+	var doc jsonFailure
+	switch {
+	case errors.Is(err, prompt.ErrCancelled):
+		doc.Error.Message, doc.Error.ExitCode = "cancelled", exitInterrupted
+	case errors.Is(err, prompt.ErrInterrupted), errors.Is(err, context.Canceled):
+		doc.Error.Message, doc.Error.ExitCode = "interrupted", exitInterrupted
+	default:
+		e := explain(err)
+		doc.Error.Message, doc.Error.Hints, doc.Error.ExitCode = lowerFirst(strings.TrimSuffix(e.Msg, ".")), e.Hints, e.Code
+	}
+	if doc.Error.Hints == nil {
+		doc.Error.Hints = []string{}
+	}
+	writeJSON(w, doc)
 }
 
 func lowerFirst(s string) string {
@@ -329,9 +365,11 @@ func explainKeys(err error) *Error {
 	case errors.Is(err, keygen.ErrNoPassphraseChoice):
 		return usage("pass --passphrase-file FILE, or --no-passphrase for an unencrypted key")
 	case errors.As(err, &exists):
-		return fail("use it as it is (git bbkey add), choose another --file, or replace it with --force (it is backed up first)")
+		// Replacing a key is a choice that needs a person (or --force).
+		return usage("pass --force to replace it (it is backed up first), choose another --file, or use it as it is: git bbkey add")
 	case errors.As(err, &kept):
-		return fail("choose another file with --file PATH")
+		// The person said no: that is an answer, not an error.
+		return &Error{Code: exitFailure, Err: err}
 	case errors.As(err, &noDir):
 		return fail("create it first, or choose another --file")
 	case errors.As(err, &replace):
@@ -408,6 +446,80 @@ func explainVerify(err error) *Error {
 		return fail(fmt.Sprintf("ssh -G %s shows what ssh makes of your configuration: fix ~/.ssh/config (or core.sshCommand, GIT_SSH_COMMAND), then run again", settings.Host))
 	case errors.As(err, &noIdentity):
 		return fail("create one with git bbkey generate --file PATH (one of the files above), or name the key with --key PATH")
+	}
+	return nil
+}
+
+// ---- setup and rotate ----
+
+// explainSetup explains the errors of the setup and rotate workflows; nil
+// for other errors.
+func explainSetup(err error) *Error {
+	msg := err.Error()
+	fail := func(hints ...string) *Error { return &Error{Code: exitFailure, Msg: msg, Hints: hints, Err: err} }
+	var (
+		person    *setup.NeedsPersonError
+		declined  *setup.DeclinedError
+		option    *setup.OptionError
+		noRemote  *setup.NoRemoteError
+		unsafe    *setup.UnsafeURLError
+		gitErr    *setup.GitError
+		agentErr  *setup.AgentError
+		config    *setup.SSHConfigError
+		keyDir    *setup.KeyDirError
+		left      *rotate.LeftBehindError
+		notPair   *rotate.NotAPairError
+		journal   *rotate.JournalError
+		move      *rotate.MoveError
+		changed   *rotate.ChangedError
+		removeOld *rotate.RemoveOldError
+	)
+	switch {
+	case errors.As(err, &left): // first: it wraps the cause, which explains itself
+		var verr *setup.VerifyError
+		e := explain(left.Err)
+		if errors.As(left.Err, &verr) {
+			e = verifyFailure(verr, "the new key", verr.Outcome.Message)
+		}
+		e.Hints = append([]string{fmt.Sprintf("the old key %s is unchanged and still registered; the new key waits in %s and a new 'git bbkey rotate' continues with it", left.OldPath, left.NewPath)}, e.Hints...)
+		return e
+	case errors.As(err, &removeOld):
+		e := explain(removeOld.Err)
+		e.Hints = append([]string{fmt.Sprintf("the new key is in place and works; run git bbkey rotate again to remove the old one (id %d)", removeOld.ID)}, e.Hints...)
+		return e
+	case errors.As(err, &person) && person.Choice == setup.ChoiceReuse:
+		return usageError(msg, "pass --yes to reuse it, or --new to make a new key (the old one is backed up first)")
+	case errors.As(err, &person) && person.Choice == setup.ChoiceReplace:
+		return usageError(msg, "pass --new (or --yes) to replace it; it is backed up to ~/.ssh/key_backup first")
+	case errors.As(err, &person):
+		return usageError(msg, "pass --yes to rotate without asking")
+	case errors.As(err, &declined):
+		return &Error{Code: exitFailure, Err: err} // the command said what it kept: no error line
+	case errors.As(err, &option):
+		return usageError(msg)
+	case errors.As(err, &noRemote):
+		return usageError(msg, "list them with: git remote -v")
+	case errors.As(err, &unsafe):
+		return fail("only ssh:// URLs from Bitbucket are used; give the SSH clone URL yourself, and tell your Bitbucket admin")
+	case errors.As(err, &gitErr):
+		msg = termtext.Line(msg)
+		return fail()
+	case errors.As(err, &agentErr) && agentErr.NoAgent:
+		return fail("start one with: eval \"$(ssh-agent)\", then run setup again (or leave out --agent)")
+	case errors.As(err, &agentErr) && agentErr.Unreachable != "":
+		return fail("check SSH_AUTH_SOCK, and that the agent's socket belongs to you")
+	case errors.As(err, &config) && errors.Is(err, sshconfig.ErrDamagedMarkers):
+		return fail(fmt.Sprintf("fix or remove the '# BEGIN git-bbkey %s' / '# END git-bbkey %s' lines in %s, then run again", config.Host, config.Host, config.Path))
+	case errors.As(err, &keyDir):
+		return fail(fmt.Sprintf("check that %s is a directory you can read: ls -ld %s", keyDir.Dir, keyDir.Dir))
+	case errors.As(err, &notPair):
+		return fail("see what is there: git bbkey list")
+	case errors.As(err, &journal):
+		return fail("the old key is backed up in ~/.ssh/key_backup: check the keys with git bbkey list, then delete " + journal.Path)
+	case errors.As(err, &move):
+		return fail("the old key is backed up in " + move.BackupDir + "; run git bbkey rotate again")
+	case errors.As(err, &changed):
+		return fail("the old key is backed up in " + changed.BackupDir + "; check with git bbkey list")
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/crypto/ssh"
@@ -12,6 +11,7 @@ import (
 	"github.com/git-bbkey/git-bbkey/internal/keygen"
 	"github.com/git-bbkey/git-bbkey/internal/prompt"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
+	"github.com/git-bbkey/git-bbkey/internal/termtext"
 )
 
 type generateOptions struct {
@@ -195,34 +195,17 @@ func executeGenerate(ctx context.Context, env *Env, plan *keygen.Plan, locked st
 	}, nil
 }
 
-// showGenerating says a key is being made, and shows that slow RSA
-// generation is working; the function it returns ends the display.
+// showGenerating says a key is being made, as ssh-keygen does, and, while
+// a slow RSA key is made, shows it on the status line (a terminal only);
+// the function it returns ends the display.
 func showGenerating(env *Env, keyType string, bits int) func() {
 	fmt.Fprintf(env.Stderr, "Generating public/private %s key pair.\n", keyType)
 	if keyType != "rsa" {
 		return func() {}
 	}
-	fmt.Fprintf(env.Stderr, "Generating a %d-bit RSA key; this can take a few seconds", bits)
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				fmt.Fprint(env.Stderr, ".")
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		<-stopped
-		fmt.Fprintln(env.Stderr)
-	}
+	st := env.statusLine()
+	st.Show("generating a %d-bit RSA key (this can take a few seconds)", bits)
+	return st.Clear
 }
 
 // showRecovered says what an interrupted run left and this one finished.
@@ -241,10 +224,10 @@ func showRecovered(env *Env, r keygen.Recovery) {
 
 // printGenerated prints what ssh-keygen prints after making a key.
 func printGenerated(env *Env, k *generatedKey) {
-	fmt.Fprintf(env.Stdout, "Your identification has been saved in %s\n", k.PrivateKeyPath)
-	fmt.Fprintf(env.Stdout, "Your public key has been saved in %s\n", k.PublicKeyPath)
+	fmt.Fprintf(env.Stdout, "Your identification has been saved in %s\n", termtext.Line(k.PrivateKeyPath))
+	fmt.Fprintf(env.Stdout, "Your public key has been saved in %s\n", termtext.Line(k.PublicKeyPath))
 	fmt.Fprintln(env.Stdout, "The key fingerprint is:")
-	fmt.Fprintf(env.Stdout, "%s %s\n", k.Fingerprint, k.Comment)
+	fmt.Fprintf(env.Stdout, "%s %s\n", k.Fingerprint, termtext.Line(k.Comment))
 	fmt.Fprintln(env.Stdout, "The key's randomart image is:")
 	fmt.Fprintln(env.Stdout, sshkeys.Randomart(k.publicKey))
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,6 +17,7 @@ import (
 // The typed errors of keys on disk get their exit code and next step in
 // errors.go, whatever wrapped them on the way.
 func TestExplainKeys(t *testing.T) {
+	dir := filepath.FromSlash("/h/.ssh") // filepath.Dir of the lock, as explain shows it
 	lock := "/h/.ssh/.git-bbkey.lock"
 	cases := []struct {
 		err        error
@@ -24,10 +26,10 @@ func TestExplainKeys(t *testing.T) {
 		notMessage string
 	}{
 		{&safefile.LockFileError{Path: lock, Err: syscall.EROFS}, exitFailure,
-			"cannot open lock file \"/h/.ssh/.git-bbkey.lock\": read-only file system", "ls -ld /h/.ssh", "another"},
+			"cannot open lock file \"/h/.ssh/.git-bbkey.lock\": read-only file system", "ls -ld " + dir, "another"},
 		{&safefile.LockFileError{Path: lock, Err: syscall.EISDIR}, exitFailure, "is a directory", "ls -ld", "another"},
 		{&safefile.LockBusyError{Path: lock, Cause: context.DeadlineExceeded}, exitFailure,
-			"another git bbkey run is changing the keys in /h/.ssh", "wait for it", ""},
+			"another git bbkey run is changing the keys in " + dir, "wait for it", ""},
 		{fmt.Errorf("setup: %w", &sshkeys.NotLoadableError{Path: "/k", Reason: sshkeys.LoadPermissions, Mode: 0o644}), exitFailure,
 			"OpenSSH will not load this file: /k has mode 0644", "chmod 600 /k", ""},
 		{&sshkeys.NotLoadableError{Path: "/k", Reason: sshkeys.LoadLineEndings}, exitFailure, "CRLF", "line endings", ""},
@@ -39,8 +41,8 @@ func TestExplainKeys(t *testing.T) {
 		{keygen.ErrNoPassphraseChoice, exitUsage, "no terminal", "--passphrase-file FILE, or --no-passphrase", ""},
 		{fmt.Errorf("%w: rsa keys must be", sshkeys.ErrBadBits), exitUsage, "rsa keys", "--bits 2048", ""},
 		{fmt.Errorf("%w: dsa keys", sshkeys.ErrRefusedType), exitUsage, "dsa", "--type ed25519", ""},
-		{&keygen.ExistsError{Path: "/k"}, exitFailure, "/k already exists", "--force", ""},
-		{&keygen.KeptError{Path: "/k"}, exitFailure, "/k already exists and was kept", "--file PATH", ""},
+		// replacing needs a person or --force: a usage error without a terminal
+		{&keygen.ExistsError{Path: "/k"}, exitUsage, "/k already exists", "pass --force", ""},
 		{&keygen.ReplaceError{Path: "/k", BackupDir: "/b", Err: syscall.ENOSPC}, exitFailure, "cannot move the new key into /k", "backed up in /b", ""},
 		{&keygen.JournalError{Journal: "/j", Path: "/k", BackupDir: "/b", Reason: "x"}, exitFailure, "interrupted replacement of /k", "delete /j", ""},
 	}
@@ -51,6 +53,10 @@ func TestExplainKeys(t *testing.T) {
 			c.notMessage != "" && strings.Contains(e.Msg, c.notMessage) {
 			t.Errorf("%T: code %d, %q, hints %q; want code %d, %q, a hint with %q", c.err, e.Code, e.Msg, e.Hints, c.code, c.msg, c.hint)
 		}
+	}
+	// Declining to replace a key is an answer: exit 1 and no error: line.
+	if e := explain(&keygen.KeptError{Path: "/k"}); e.Code != exitFailure || e.Msg != "" || len(e.Hints) > 0 {
+		t.Errorf("KeptError: code %d, %q, %q; want exit 1 and nothing printed", e.Code, e.Msg, e.Hints)
 	}
 	// An interrupted wait for the lock is not "another run".
 	e := explain(&safefile.LockBusyError{Path: lock, Cause: context.Canceled})

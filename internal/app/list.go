@@ -2,13 +2,16 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/git-bbkey/git-bbkey/internal/bbsession"
 	"github.com/git-bbkey/git-bbkey/internal/register"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
+	"github.com/git-bbkey/git-bbkey/internal/termtext"
 )
 
 type listOptions struct {
@@ -97,14 +100,19 @@ func runList(ctx context.Context, env *Env, opts listOptions) error {
 	}
 	var registered map[string]bool
 	var serverOnly map[string][]string // problems of the keys on Bitbucket only, by fingerprint
-	if opts.Server != "" {
-		var onlyKeys []sshkeys.Key
-		registered, onlyKeys, serverOnly, err = registeredKeys(ctx, env, opts.Server, keys)
-		if err != nil {
+	var onlyKeys []sshkeys.Key
+	switch {
+	case opts.Server != "":
+		if registered, onlyKeys, serverOnly, err = registeredKeys(ctx, env, opts.Server, keys); err != nil {
 			return err
 		}
-		keys = append(keys, onlyKeys...)
+	default:
+		// With bbkey.url set and credentials at hand (BITBUCKET_TOKEN, or
+		// a credential git has stored), list says what is registered too;
+		// it never asks for them, and a server it cannot ask is a warning.
+		registered, onlyKeys, serverOnly = registeredIfKnown(ctx, env, keys)
 	}
+	keys = append(keys, onlyKeys...)
 	if opts.JSON {
 		out := struct {
 			SSHDir string    `json:"sshDir"`
@@ -148,7 +156,7 @@ func runList(ctx context.Context, env *Env, opts listOptions) error {
 		}
 		fmt.Fprintln(env.Stdout, strings.TrimRight(line.String(), " "))
 		for _, p := range listProblems(k, serverOnly) {
-			fmt.Fprintf(env.Stdout, "    problem: %s\n", p)
+			fmt.Fprintf(env.Stdout, "    problem: %s\n", termtext.Line(p))
 		}
 	}
 	return nil
@@ -175,7 +183,8 @@ func keyColumns(k sshkeys.Key) []string {
 	if k.Encrypted {
 		flags = append(flags, "encrypted")
 	}
-	return []string{path, typ, fmt.Sprint(k.Bits), fp, k.Comment, strings.Join(flags, ",")}
+	// Paths and comments come from files: escaped before they are measured.
+	return []string{termtext.Line(path), termtext.Line(typ), fmt.Sprint(k.Bits), fp, termtext.Line(k.Comment), strings.Join(flags, ",")}
 }
 
 func columnWidths(rows [][]string) []int {
@@ -193,6 +202,27 @@ func columnWidths(rows [][]string) []int {
 	return widths
 }
 
+// registeredIfKnown is registeredKeys for the server in bbkey.url, with
+// the credentials at hand and without asking for any: nil when there is
+// no such server or no credential; a warning when the server cannot say.
+func registeredIfKnown(ctx context.Context, env *Env, local []sshkeys.Key) (map[string]bool, []sshkeys.Key, map[string][]string) {
+	base, err := env.configValue(ctx, "bbkey.url")
+	if err != nil || base == "" {
+		return nil, nil, nil
+	}
+	quiet := *env
+	quiet.Prompter = noPrompt{}
+	quiet.sessions = &sessionCache{} // git credential must not ask
+	registered, only, notes, err := registeredKeys(ctx, &quiet, base, local)
+	if err != nil {
+		if !errors.Is(err, bbsession.ErrNoCredentials) && ctx.Err() == nil {
+			fmt.Fprintf(env.Stderr, "warning: cannot tell which keys are registered on %s: %s\n", termtext.Line(base), termtext.Line(err.Error()))
+		}
+		return nil, nil, nil
+	}
+	return registered, only, notes
+}
+
 // registeredKeys asks Bitbucket for the user's keys: which local
 // fingerprints are registered, and the registered keys with no local file
 // with what to say about each (by fingerprint).
@@ -201,6 +231,7 @@ func registeredKeys(ctx context.Context, env *Env, server string, local []sshkey
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	env.statusLine().Show("asking %s which keys are registered", s.Base())
 	fps := make([]string, 0, len(local))
 	for _, k := range local {
 		fps = append(fps, k.Fingerprint)

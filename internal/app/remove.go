@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/git-bbkey/git-bbkey/internal/register"
+	"github.com/git-bbkey/git-bbkey/internal/termtext"
 )
 
 type removeOptions struct {
@@ -110,7 +111,7 @@ func runRemove(ctx context.Context, env *Env, opts removeOptions) error {
 		}{results})
 	}
 	for _, r := range results {
-		fmt.Fprintf(env.Stderr, "%s: %s\n", r.Status, r.Message)
+		fmt.Fprintf(env.Stderr, "%s: %s (id %d) from %s\n", env.statusWordErr(r.Status), r.Fingerprint, r.ID, termtext.Line(s.Base()))
 	}
 	return nil
 }

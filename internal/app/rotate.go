@@ -2,21 +2,18 @@ package app
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/crypto/ssh"
 
-	"github.com/git-bbkey/git-bbkey/internal/bbsession"
-	"github.com/git-bbkey/git-bbkey/internal/bitbucket"
+	"github.com/git-bbkey/git-bbkey/internal/keygen"
 	"github.com/git-bbkey/git-bbkey/internal/register"
-	"github.com/git-bbkey/git-bbkey/internal/safefile"
-	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
-	"github.com/git-bbkey/git-bbkey/internal/sshverify"
+	"github.com/git-bbkey/git-bbkey/internal/rotate"
+	"github.com/git-bbkey/git-bbkey/internal/setup"
+	"github.com/git-bbkey/git-bbkey/internal/termtext"
 )
 
 type rotateOptions struct {
@@ -41,7 +38,7 @@ func rotateCommand(env *Env) *cli.Command {
 		Flags: append([]cli.Flag{
 			yesFlag("rotate without asking"),
 			serverFlag(),
-			&cli.StringFlag{Name: "type", Aliases: []string{"t"}, Usage: "key `TYPE` of the new key (default: bbkey.keyType, else ed25519)"},
+			&cli.StringFlag{Name: "type", Aliases: []string{"t"}, Usage: "key `TYPE` of the new key (default: the old key's type)"},
 			&cli.DurationFlag{Name: "timeout", Value: 15 * time.Second, Usage: "limit for the SSH check of the new key"},
 		}, append(passphraseFlags(), jsonFlag())...),
 		Action: func(c *cli.Context) error {
@@ -52,17 +49,19 @@ func rotateCommand(env *Env) *cli.Command {
 	}
 }
 
-type rotateReport struct {
+// rotateJSON is rotate's outcome as --json prints it.
+type rotateJSON struct {
 	OldKey       *generatedKey `json:"oldKey"`
 	NewKey       *generatedKey `json:"newKey"`
 	Registration *addResult    `json:"registration"`
 	Verify       *verifyJSON   `json:"verify"`
 	BackupDir    *string       `json:"backupDir"`
 	RemovedOld   *removeResult `json:"removedOldKey"`
+	Error        *jsonError    `json:"error,omitempty"`
 }
 
 // crashPoint lets the tests kill the process between two steps, as a power
-// cut would (GIT_BBKEY_TEST_CRASH_AFTER=registered|backed-up|moved).
+// cut would (GIT_BBKEY_TEST_CRASH_AFTER=registered|backed-up|moved|...).
 func crashPoint(env *Env, step string) {
 	if env.Getenv("GIT_BBKEY_TEST_CRASH_AFTER") == step {
 		os.Exit(137)
@@ -70,288 +69,128 @@ func crashPoint(env *Env, step string) {
 }
 
 func runRotate(ctx context.Context, env *Env, opts rotateOptions) error {
+	o, d, err := rotateSetup(ctx, env, opts)
+	if err != nil {
+		return reportRotate(env, opts, &rotate.Result{}, err)
+	}
+	res, err := rotate.Run(ctx, o, d)
+	return reportRotate(env, opts, res, err)
+}
+
+func rotateSetup(ctx context.Context, env *Env, opts rotateOptions) (rotate.Options, rotate.Deps, error) {
+	o := rotate.Options{Yes: opts.Yes, Server: opts.Server, KeyType: opts.Type, NoPassphrase: opts.NoPassphrase,
+		PassphraseFile: opts.PassphraseFile}
+	d := rotate.Deps{Sessions: env.bitbucket(), Repo: env.gitRepo(), Verify: verifyForSetup(env, opts.Timeout),
+		Agent: setup.SystemAgent(env.Getenv), Step: rotateStep(env, opts.JSON), Progress: showProgress(env),
+		Keygen: workflowKeygenHooks(env), Checkpoint: func(step string) { crashPoint(env, step) }, Now: env.Now, Random: env.Random}
+	if env.Prompter.CanPrompt() {
+		d.Ask = rotateAsker{setupAsker{env}}
+	}
+	if opts.Timeout <= 0 {
+		return o, d, usageError("--timeout must be positive, e.g. 15s")
+	}
 	if opts.NoPassphrase && opts.PassphraseFile != "" {
-		return usageError("--no-passphrase and --passphrase-file cannot be used together")
+		return o, d, keygen.ErrPassphraseConflict
 	}
-	if !opts.Yes && !env.Prompter.CanPrompt() {
-		return usageError("rotating deletes the old key from Bitbucket and needs a confirmation; there is no terminal to ask on",
-			"pass --yes to rotate without asking")
+	if !opts.Yes && d.Ask == nil { // before anything is read: the answer is the same
+		return o, d, &setup.NeedsPersonError{Choice: setup.ChoiceRotate}
 	}
-	oldPath, err := defaultKeyPath(ctx, env)
-	if err != nil {
-		return err
+	var err error
+	if o.KeyPath, err = defaultKeyPath(ctx, env); err != nil {
+		return o, d, err
 	}
-	s, err := env.bitbucket().Open(ctx, opts.Server)
-	if err == nil {
-		err = s.Authenticate(ctx)
+	if o.Remote, err = defaultRemoteName(ctx, env); err != nil {
+		return o, d, err
 	}
-	if err != nil {
-		return err
-	}
-	sshDir := filepath.Dir(oldPath)
-	unlock, err := lockKeyDir(ctx, env, sshDir)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	progress := func(format string, args ...any) {
-		if !opts.JSON {
-			fmt.Fprintf(env.Stderr, format+"\n", args...)
+	if opts.PassphraseFile != "" {
+		if o.Passphrase, err = readPassphraseFile(env, opts.PassphraseFile); err != nil {
+			return o, d, err
 		}
 	}
-	// 0. An interrupted rotation that got past its backup is finished first.
-	if j, err := loadRotateJournal(sshDir); err != nil {
-		return failuref(err)
-	} else if j != nil {
-		progress("Finishing the rotation of %s that was interrupted (old key backed up in %s).", j.KeyPath, j.BackupDir)
-		removed, err := finishRotation(ctx, env, s, j, sshDir, progress)
-		if err != nil {
-			return err
+	return o, d, nil
+}
+
+// rotateAsker asks rotate's questions on the terminal.
+type rotateAsker struct{ setupAsker }
+
+func (a rotateAsker) Rotate(ctx context.Context, p rotate.Plan) (bool, error) {
+	return askYesNo(ctx, a.env, fmt.Sprintf("Replace %s (%s) with a new key and delete the old one from %s?",
+		termtext.Line(p.Key.PrivateKeyPath), p.Key.Fingerprint, termtext.Line(p.Server)), false)
+}
+
+// rotateStep tells each step on stderr, one verb a line (not with --json).
+func rotateStep(env *Env, asJSON bool) func(rotate.Step) {
+	return func(s rotate.Step) {
+		if asJSON {
+			return
 		}
-		if opts.JSON {
-			return writeJSON(env.Stdout, rotateReport{BackupDir: optional(j.BackupDir), RemovedOld: removed})
+		path, dir := termtext.Line(s.Path), termtext.Line(s.Dir)
+		var line string
+		switch s.Kind {
+		case rotate.StepFinishing:
+			line = fmt.Sprintf("Finishing the rotation of %s that was interrupted (the old key is backed up in %s).", path, dir)
+		case rotate.StepContinuing:
+			line = fmt.Sprintf("Continuing with the new key an interrupted rotation left in %s.", path)
+		case rotate.StepSetAside:
+			line = fmt.Sprintf("Moved the incomplete key %s of an interrupted rotation to %s.", path, dir)
+		case rotate.StepNewKey:
+			line = fmt.Sprintf("The new key %s (%s) is ready beside the old one.", path, s.Fingerprint)
+		case rotate.StepRegistered:
+			line = fmt.Sprintf("Registered the new key %s as your SSH key (id %d).", s.Result.Fingerprint, s.Result.ID)
+			if s.Result.Status == register.AlreadyPresent {
+				line = fmt.Sprintf("The new key %s is already your SSH key (id %d).", s.Result.Fingerprint, s.Result.ID)
+			}
+		case rotate.StepVerified:
+			line = fmt.Sprintf("Verified the new key against %s.", termtext.Line(s.URL))
+		case rotate.StepBackedUp:
+			line = fmt.Sprintf("Backed up the old key to %s.", dir)
+		case rotate.StepMoved:
+			line = fmt.Sprintf("Moved the new key into %s.", path)
+		case rotate.StepRemoved:
+			line = fmt.Sprintf("Removed the old key %s (id %d) from Bitbucket.", s.Result.Fingerprint, s.Result.ID)
 		}
-		fmt.Fprintf(env.Stdout, "Rotated %s to %s (old pair backed up in %s)\n", j.KeyPath, j.NewFingerprint, j.BackupDir)
+		fmt.Fprintln(env.Stderr, line)
+	}
+}
+
+func reportRotate(env *Env, opts rotateOptions, r *rotate.Result, err error) error {
+	var e *Error
+	if err != nil {
+		e = explain(err)
+	}
+	if opts.JSON {
+		doc := rotateJSON{OldKey: workflowKeyJSON(r.OldKey, ""), NewKey: workflowKeyJSON(r.NewKey, ""), BackupDir: optional(r.BackupDir),
+			Verify: verifyReport(r.Verify)}
+		if r.Registration != nil {
+			reg := addResultOf(*r.Registration, r.Server)
+			doc.Registration = &reg
+		}
+		if n := len(r.Removed); n > 0 {
+			k := r.Removed[n-1]
+			doc.RemovedOld = &removeResult{Status: string(k.Status), Kind: string(k.Kind), ID: k.ID, Fingerprint: k.Fingerprint, Label: k.Label,
+				Message: fmt.Sprintf("removed the old key %s (id %d) from %s", k.Fingerprint, k.ID, r.Server)}
+		}
+		if e != nil {
+			doc.Error = jsonErrorOf(err, e)
+		}
+		if werr := writeJSON(env.Stdout, doc); werr != nil && e == nil {
+			return werr
+		}
+	} else if err == nil {
+		newFP := ""
+		if r.NewKey != nil {
+			newFP = r.NewKey.Fingerprint
+		}
+		if r.OldKey != nil {
+			fmt.Fprintf(env.Stdout, "Rotated %s: %s -> %s (old pair backed up in %s)\n", termtext.Line(r.KeyPath), r.OldKey.Fingerprint, newFP, termtext.Line(r.BackupDir))
+		} else {
+			fmt.Fprintf(env.Stdout, "Rotated %s to %s (old pair backed up in %s)\n", termtext.Line(r.KeyPath), newFP, termtext.Line(r.BackupDir))
+		}
+	} else if d := new(setup.DeclinedError); errors.As(err, &d) {
+		fmt.Fprintf(env.Stderr, "Kept %s; nothing was changed.\n", termtext.Line(d.Path))
+	}
+	if e == nil {
 		return nil
 	}
-
-	oldPub, oldComment, err := readPub(oldPath + ".pub")
-	if err != nil || !exists(oldPath) {
-		return failure(fmt.Sprintf("%s is not a complete key pair", oldPath), "see what is there: git bbkey list")
-	}
-
-	rep := &rotateReport{OldKey: &generatedKey{PrivateKeyPath: oldPath, PublicKeyPath: oldPath + ".pub", Type: oldPub.Type(),
-		Bits: sshkeys.Bits(oldPub), Fingerprint: sshkeys.Fingerprint(oldPub), Comment: oldComment, publicKey: oldPub}}
-	if !opts.Yes {
-		ok, err := env.Prompter.Confirm(ctx, fmt.Sprintf("Replace %s (%s) with a new key and delete the old one from %s (y/n)?", oldPath, rep.OldKey.Fingerprint, s.Base()))
-		if err != nil {
-			return failuref(err)
-		}
-		if !ok {
-			return failure("nothing was changed")
-		}
-	}
-	// What the old key is on the server, found before anything changes.
-	oldIDs, err := register.FindUserKeys(ctx, s, register.Selector{Key: oldPub})
-	if err != nil {
-		return err
-	}
-
-	// 1. The new key beside the old one, or the one an interrupted run left.
-	tmpPath := oldPath + ".rotating"
-	newKey, err := rotateNewKey(ctx, env, opts, tmpPath, oldComment, oldPub)
-	if err != nil {
-		return err
-	}
-	rep.NewKey = newKey
-	progress("New key %s (%s) is ready beside the old one.", tmpPath, newKey.Fingerprint)
-	leftBehind := fmt.Sprintf("the old key %s is unchanged and still registered; the new key waits in %s and a new 'git bbkey rotate' continues with it", oldPath, tmpPath)
-
-	// 2. Register it.
-	pubIn := &publicKeyInput{Source: newKey.PublicKeyPath, Key: newKey.publicKey, Comment: newKey.Comment}
-	reg := addUserKey(ctx, s, pubIn, newKey.Comment, 0)
-	rep.Registration = &reg
-	if reg.err != nil {
-		e := reg.err
-		e.Hints = append([]string{leftBehind}, e.Hints...)
-		return e
-	}
-	progress("Registered the new key: %s", reg.Message)
-	crashPoint(env, "registered")
-
-	// 3. Verify it, alone.
-	if newKey.unlocked == nil {
-		if newKey.unlocked, err = unlockKey(ctx, env, tmpPath, opts.PassphraseFile); err != nil {
-			return err
-		}
-	}
-	signer := newKey.unlocked.Signer
-	target, _, err := bitbucketRemote(ctx, env, "", s.Base())
-	if err != nil {
-		return err
-	}
-	if target == nil {
-		if target, err = hostOnlyTarget(ctx, s); err != nil {
-			return failure("cannot find the server's SSH address to verify the new key: "+err.Error(), leftBehind)
-		}
-	}
-	res := verifyTargets(ctx, env, verifyOptions{Timeout: opts.Timeout}, []verifyTarget{*target}, tmpPath, signer, nil)[0]
-	rep.Verify = &res
-	if res.Status != string(sshverify.StatusOK) {
-		return failure(fmt.Sprintf("the new key did not verify (%s: %s)", res.Status, res.Message), append([]string{leftBehind}, res.hint...)...)
-	}
-	progress("Verified the new key against %s.", res.URL)
-
-	// 4. Back up the old pair, note what is left to do, then move the new
-	// key into place.
-	backupDir, _, err := backupFiles(env, sshDir, []string{oldPath, oldPath + ".pub"})
-	if err != nil {
-		return err
-	}
-	rep.BackupDir = optional(backupDir)
-	progress("Backed up the old key to %s", backupDir)
-	j := &rotateJournal{KeyPath: oldPath, TmpPath: tmpPath, BackupDir: backupDir, NewFingerprint: newKey.Fingerprint}
-	for _, k := range oldIDs {
-		j.OldKeys = append(j.OldKeys, journalKey{ID: k.ID, Fingerprint: register.Fingerprint(k), Label: k.Label})
-	}
-	if err := j.save(sshDir); err != nil {
-		return failuref(err, leftBehind)
-	}
-	crashPoint(env, "backed-up")
-	removed, err := finishRotation(ctx, env, s, j, sshDir, progress)
-	rep.RemovedOld = removed
-	if err != nil {
-		return err
-	}
-	newKey.PrivateKeyPath, newKey.PublicKeyPath = oldPath, oldPath+".pub"
-	if opts.JSON {
-		return writeJSON(env.Stdout, rep)
-	}
-	fmt.Fprintf(env.Stdout, "Rotated %s: %s -> %s (old pair backed up in %s)\n", oldPath, rep.OldKey.Fingerprint, newKey.Fingerprint, backupDir)
-	return nil
-}
-
-// rotateNewKey generates the new key at tmpPath, or reuses the one an
-// interrupted rotation left there.
-func rotateNewKey(ctx context.Context, env *Env, opts rotateOptions, tmpPath, comment string, oldPub ssh.PublicKey) (*generatedKey, error) {
-	if exists(tmpPath) {
-		pub, c, err := readPub(tmpPath + ".pub")
-		if err == nil && exists(tmpPath) {
-			enc, _ := sshkeys.IsEncrypted(tmpPath)
-			fmt.Fprintf(env.Stderr, "Continuing with the new key an interrupted rotation left in %s.\n", tmpPath)
-			return &generatedKey{PrivateKeyPath: tmpPath, PublicKeyPath: tmpPath + ".pub", Type: pub.Type(), Bits: sshkeys.Bits(pub),
-				Fingerprint: sshkeys.Fingerprint(pub), Comment: c, Encrypted: enc, publicKey: pub}, nil
-		}
-		// Half a pair from a crash during generation: keep it, start anew.
-		dir, _, berr := backupFiles(env, filepath.Dir(tmpPath), existingOf(tmpPath, tmpPath+".pub"))
-		if berr != nil {
-			return nil, berr
-		}
-		os.Remove(tmpPath)
-		os.Remove(tmpPath + ".pub")
-		fmt.Fprintf(env.Stderr, "Moved an incomplete key from an interrupted rotation to %s.\n", dir)
-	} else if exists(tmpPath + ".pub") {
-		os.Remove(tmpPath + ".pub") // a public half alone is no secret and no loss
-	}
-	keyType := opts.Type
-	if keyType == "" {
-		keyType = keyTypeFromPub(oldPub)
-	}
-	plan, err := planGenerate(ctx, env, generateOptions{Type: keyType, File: tmpPath, Comment: comment,
-		NoPassphrase: opts.NoPassphrase, PassphraseFile: opts.PassphraseFile})
-	if err != nil {
-		return nil, err
-	}
-	return executeGenerate(ctx, env, plan, filepath.Dir(tmpPath))
-}
-
-func existingOf(paths ...string) []string {
-	var out []string
-	for _, p := range paths {
-		if exists(p) {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// keyTypeFromPub keeps the old key's kind (rsa stays rsa unless --type).
-func keyTypeFromPub(pub ssh.PublicKey) string {
-	switch pub.Type() {
-	case ssh.KeyAlgoRSA:
-		return "rsa"
-	case ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521:
-		return "ecdsa"
-	}
-	return "ed25519"
-}
-
-// rotateJournal records a rotation past its backup, so that an interrupted
-// run is finished, never repeated: the moves, then the old key's deletion.
-type rotateJournal struct {
-	KeyPath        string       `json:"keyPath"`
-	TmpPath        string       `json:"tmpPath"`
-	BackupDir      string       `json:"backupDir"`
-	NewFingerprint string       `json:"newFingerprint"`
-	OldKeys        []journalKey `json:"oldKeys"`
-}
-
-type journalKey struct {
-	ID          int    `json:"id"`
-	Fingerprint string `json:"fingerprint"`
-	Label       string `json:"label"`
-}
-
-const rotateJournalName = ".git-bbkey-rotate.json"
-
-func (j *rotateJournal) save(sshDir string) error {
-	data, err := json.Marshal(j)
-	if err != nil {
-		return err
-	}
-	return safefile.Replace(filepath.Join(sshDir, rotateJournalName), data, 0o600)
-}
-
-func loadRotateJournal(sshDir string) (*rotateJournal, error) {
-	data, err := os.ReadFile(filepath.Join(sshDir, rotateJournalName))
-	if os.IsNotExist(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var j rotateJournal
-	if err := json.Unmarshal(data, &j); err != nil || j.KeyPath == "" || j.TmpPath == "" {
-		return nil, fmt.Errorf("%s is damaged; the old key is backed up in ~/.ssh/key_backup: check the keys with git bbkey list, then delete the file", filepath.Join(sshDir, rotateJournalName))
-	}
-	return &j, nil
-}
-
-// finishRotation moves the new key into place (private half first) and
-// deletes the old key from Bitbucket; each step is safe to repeat.
-func finishRotation(ctx context.Context, env *Env, s *bbsession.Session, j *rotateJournal, sshDir string, progress func(string, ...any)) (*removeResult, error) {
-	// ssh refuses a private key whose .pub beside it is another key, but
-	// works without a .pub: so the old .pub (backed up) goes first, and at
-	// every moment the file at KeyPath is a key that logs in.
-	if exists(j.TmpPath) {
-		if err := os.Remove(j.KeyPath + ".pub"); err != nil && !os.IsNotExist(err) {
-			return nil, failure(fmt.Sprintf("cannot replace %s.pub: %v", j.KeyPath, err),
-				"the old key is backed up in "+j.BackupDir+"; run git bbkey rotate again")
-		}
-		crashPoint(env, "removed-old-public")
-		if err := os.Rename(j.TmpPath, j.KeyPath); err != nil {
-			return nil, failure(fmt.Sprintf("cannot move the new key into place: %v", err),
-				"the old key is backed up in "+j.BackupDir+"; run git bbkey rotate again")
-		}
-	}
-	crashPoint(env, "moved-private")
-	if exists(j.TmpPath + ".pub") {
-		if err := os.Rename(j.TmpPath+".pub", j.KeyPath+".pub"); err != nil {
-			return nil, failure(fmt.Sprintf("cannot move the new public key into place: %v", err),
-				"the old key is backed up in "+j.BackupDir+"; run git bbkey rotate again")
-		}
-	}
-	if pub, _, err := readPub(j.KeyPath + ".pub"); err != nil || sshkeys.Fingerprint(pub) != j.NewFingerprint {
-		return nil, failure(fmt.Sprintf("%s.pub is not the new key %s any more; stopping before anything is deleted", j.KeyPath, j.NewFingerprint),
-			"the old key is backed up in "+j.BackupDir+"; check with git bbkey list")
-	}
-	progress("Moved the new key into %s.", j.KeyPath)
-	crashPoint(env, "moved")
-
-	// Only now the old key leaves Bitbucket.
-	var removed *removeResult
-	for _, k := range j.OldKeys {
-		if r := register.RemoveUserKey(ctx, s, bitbucket.SSHKey{ID: k.ID, Label: k.Label}); r.Err != nil {
-			e := explain(r.Err)
-			e.Hints = append([]string{fmt.Sprintf("the new key is in place and works; run git bbkey rotate again to remove the old one (id %d)", k.ID)}, e.Hints...)
-			return nil, e
-		}
-		removed = &removeResult{Status: "removed", Kind: "user", ID: k.ID, Fingerprint: k.Fingerprint, Label: k.Label,
-			Message: fmt.Sprintf("removed the old key %s (id %d) from %s", k.Fingerprint, k.ID, s.Base())}
-		progress("Removed the old key %s from Bitbucket (id %d).", k.Fingerprint, k.ID)
-	}
-	if err := os.Remove(filepath.Join(sshDir, rotateJournalName)); err != nil && !os.IsNotExist(err) {
-		return removed, failuref(err)
-	}
-	return removed, nil
+	return e
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/term"
@@ -146,23 +147,39 @@ func (e *Env) statusWord(word string) string {
 		return word
 	}
 	e.ui.palettes()
-	if failedStatuses[word] {
-		return e.ui.stdout.Paint(termui.Red, word)
+	return paintStatus(e.ui.stdout, word)
+}
+
+// statusWordErr is statusWord for lines on stderr.
+func (e *Env) statusWordErr(word string) string {
+	if e.ui == nil {
+		return word
 	}
-	return e.ui.stdout.Status(word)
+	e.ui.palettes()
+	return paintStatus(e.ui.stderr, word)
+}
+
+func paintStatus(p termui.Palette, word string) string {
+	if failedStatuses[word] {
+		return p.Paint(termui.Red, word)
+	}
+	return p.Status(word)
 }
 
 // untilDone passes writes through until ctx ends, then drops them.
 type untilDone struct {
-	ctx context.Context
-	w   io.Writer
+	ctx     context.Context
+	w       io.Writer
+	written atomic.Int64 // bytes passed on
 }
 
 func (u *untilDone) Write(p []byte) (int, error) {
 	if u.ctx.Err() != nil {
 		return len(p), nil
 	}
-	return u.w.Write(p)
+	n, err := u.w.Write(p)
+	u.written.Add(int64(n))
+	return n, err
 }
 
 // runPrompter ends the run when a person stops it at a prompt (Ctrl-C,

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -138,7 +139,11 @@ func TestArgv(t *testing.T) {
 		t.Errorf("Argv = %q", got)
 	}
 	shell := Command{Text: "ssh -i k", Shell: true}
-	want := []string{"/bin/sh", "-c", `ssh -i k "$@"`, "ssh -i k", "h"}
+	sh := "/bin/sh" // git's SHELL_PATH; Git for Windows runs the sh on its PATH
+	if runtime.GOOS == "windows" {
+		sh = "sh"
+	}
+	want := []string{sh, "-c", `ssh -i k "$@"`, "ssh -i k", "h"}
 	if got := shell.Argv("h"); !reflect.DeepEqual(got, want) {
 		t.Errorf("Argv = %q, want %q", got, want)
 	}

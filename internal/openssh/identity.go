@@ -22,3 +22,20 @@ func (s *Settings) OfferedIdentity() (f File, ok bool) {
 	}
 	return File{}, false
 }
+
+// DefaultIdentity reports whether f is one of the identity files ssh tries
+// on its own when no IdentityFile is set (~/.ssh/id_rsa, id_ecdsa, …, under
+// its own home): such a file may well not exist, where a missing file that
+// the configuration names is a mistake.
+func (s *Settings) DefaultIdentity(f File) bool {
+	home := s.AccountHome
+	if home == "" {
+		home = s.Home
+	}
+	for _, d := range defaultIdentityFiles {
+		if p, err := tildeExpand(d, home); err == nil && p == f.Path {
+			return true
+		}
+	}
+	return false
+}

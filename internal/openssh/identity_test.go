@@ -1,6 +1,7 @@
 package openssh
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -34,5 +35,35 @@ func TestOfferedIdentity(t *testing.T) {
 	s.IdentityFiles = nil
 	if _, ok := s.OfferedIdentity(); ok {
 		t.Error("no identity files: ok")
+	}
+}
+
+// TestDefaultIdentity: with nothing configured, every identity file ssh -G
+// lists is one of its defaults; a file the configuration names is not,
+// also when it sits beside them.
+func TestDefaultIdentity(t *testing.T) {
+	r := testResolver(t, writeConfig(t, "Host named", "  IdentityFile ~/.ssh/work_key"))
+	s, err := r.Settings(context.Background(), Target{Host: "plain"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.IdentityFiles) == 0 {
+		t.Fatal("ssh -G lists no default identity files")
+	}
+	for _, f := range s.IdentityFiles {
+		if !s.DefaultIdentity(f) {
+			t.Errorf("ssh's default %s is not DefaultIdentity", f.Path)
+		}
+	}
+	s, err = r.Settings(context.Background(), Target{Host: "named"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.IdentityFiles) != 1 || s.DefaultIdentity(s.IdentityFiles[0]) {
+		t.Errorf("configured IdentityFile: %+v is taken for a default", s.IdentityFiles)
+	}
+	approx := &Settings{Home: "/h"}
+	if !approx.DefaultIdentity(File{Path: "/h/.ssh/id_ed25519"}) || approx.DefaultIdentity(File{Path: "/h/.ssh/work"}) {
+		t.Error("without the account's home, $HOME's defaults count")
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -172,7 +173,7 @@ func MkdirTemp(dir, base string) (string, error) {
 }
 
 // CopyNew copies the small file src (see ReadSmall) to dst, which must not
-// exist, keeping src's bytes and permission bits.
+// exist, keeping src's bytes, permission bits and modification time.
 func CopyNew(src, dst string) error {
 	st, err := os.Stat(src)
 	if err != nil {
@@ -182,7 +183,12 @@ func CopyNew(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	return WriteNew(dst, data, st.Mode().Perm())
+	if err := WriteNew(dst, data, st.Mode().Perm()); err != nil {
+		return err
+	}
+	// The copy keeps the original's modification time, as cp -p does: a
+	// backup says when the key was made, not when it was backed up.
+	return os.Chtimes(dst, time.Time{}, st.ModTime())
 }
 
 // LooseMode reports whether a private file is readable or writable by

@@ -1,0 +1,308 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/git-bbkey/git-bbkey/internal/bbsandbox"
+	"github.com/git-bbkey/git-bbkey/internal/rotate"
+	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
+	"github.com/git-bbkey/git-bbkey/internal/testutil"
+)
+
+// setup and rotate killed (SIGKILL) at random moments and at each of
+// their steps, and setup run 8 times at once on one HOME, against a
+// Bitbucket sandbox. The oracles: ssh-keygen (every key a run reported as
+// saved is in place or in key_backup/; the pair in place matches, or is
+// keygen's journalled private-key-alone state), the sandbox's registered
+// keys, and real git through OpenSSH with the key in place: after every
+// complete run, and for rotate after every kill too (rotate promises no
+// moment of lost access).
+
+type workflowHome struct {
+	*killHome
+	bb       *bbsandbox.Server
+	git      string
+	ssh      string
+	reported map[string]bool // fingerprints of keys runs reported as saved
+}
+
+func newWorkflowHome(t *testing.T) *workflowHome {
+	t.Helper()
+	h := &workflowHome{killHome: newKillHome(t), git: testutil.RequireTool(t, "git"), ssh: testutil.RequireTool(t, "ssh"),
+		reported: map[string]bool{}}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	bb, err := bbsandbox.Start(ctx, bbsandbox.Config{DataDir: t.TempDir(), Git: h.git,
+		Users:    []bbsandbox.User{{Name: "alice", Password: "alice-pw", Tokens: []string{"alice-token"}}},
+		Projects: []bbsandbox.Project{{Key: "PROJ", Repos: []string{"demo"}, Admins: []string{"alice"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bb.Close() })
+	h.bb = bb
+	h.env = append(h.env, "BITBUCKET_TOKEN=alice-token")
+	for _, kv := range [][2]string{{"user.email", "kill@example.com"}, {"bbkey.url", bb.URL()}} {
+		if out, err := h.gitCommand("config", "--global", kv[0], kv[1]).CombinedOutput(); err != nil {
+			t.Fatalf("git config: %v\n%s", err, out)
+		}
+	}
+	return h
+}
+
+func (h *workflowHome) gitCommand(args ...string) *exec.Cmd {
+	cmd := exec.Command(h.git, args...)
+	cmd.Env, cmd.Dir = h.env, h.home
+	return cmd
+}
+
+// runOK runs git-bbkey to its end, which must succeed, and notes the keys
+// it reports.
+func (h *workflowHome) runOK(args ...string) {
+	h.t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd := h.command(nil, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		h.t.Fatalf("git-bbkey %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	h.note(stdout.Bytes())
+	h.loginWorks("after a complete run")
+}
+
+// kill starts git-bbkey, kills it after d, and notes what it reported.
+func (h *workflowHome) kill(d time.Duration, extraEnv []string, args ...string) {
+	h.t.Helper()
+	var stdout bytes.Buffer
+	cmd := h.command(extraEnv, args...)
+	cmd.Stdout = &stdout
+	if err := cmd.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	if d >= 0 {
+		time.Sleep(d)
+		cmd.Process.Kill()
+	}
+	cmd.Wait()
+	h.note(stdout.Bytes())
+}
+
+// note records the keys a setup or rotate --json document reports.
+func (h *workflowHome) note(stdout []byte) {
+	var doc struct {
+		Generated   bool
+		Key, NewKey *struct{ Fingerprint string }
+	}
+	if json.Unmarshal(stdout, &doc) != nil {
+		return
+	}
+	if doc.Generated && doc.Key != nil {
+		h.reported[doc.Key.Fingerprint] = true // setup made it
+	}
+	if doc.NewKey != nil {
+		h.reported[doc.NewKey.Fingerprint] = true // rotate made it
+	}
+}
+
+// loginWorks proves with real git through OpenSSH that the key in place
+// logs in to the sandbox and reads the repository.
+func (h *workflowHome) loginWorks(when string) {
+	h.t.Helper()
+	cmd := h.gitCommand("ls-remote", "--", h.bb.CloneURL("PROJ", "demo"))
+	cmd.Env = append(slices.Clone(h.env), "GIT_SSH_COMMAND="+h.ssh+" -F /dev/null -i "+h.key+
+		" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="+filepath.Join(h.sshDir, "known_hosts"))
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "refs/heads/") {
+		h.t.Fatalf("%s: git ls-remote through OpenSSH with %s fails: %v\n%s", when, h.key, err, out)
+	}
+}
+
+// checkState is killHome's check of what list shows, run without
+// credentials: with them, list also shows the keys registered on the
+// server that are not on disk (the earlier keys of setup --new).
+func (h *workflowHome) checkState(when string) {
+	h.t.Helper()
+	env := h.env
+	h.env = append(slices.Clone(env), "BITBUCKET_TOKEN=")
+	defer func() { h.env = env }()
+	h.killHome.checkState(when)
+}
+
+// checkPairs is the invariant on disk after any kill: each of the key and
+// the rotation's new key is a matching pair, or its private key alone
+// while a journal says the next run finishes it, or (the new key) gone.
+func (h *workflowHome) checkPairs(when string) {
+	h.t.Helper()
+	journal := func(name string) bool { _, err := os.Stat(filepath.Join(h.sshDir, name)); return err == nil }
+	inFlight := journal(sshkeys.ReplaceJournalName) || journal(rotate.JournalName)
+	for _, path := range []string{h.key, h.key + rotate.TmpSuffix} {
+		_, privErr := os.Stat(path)
+		_, pubErr := os.Stat(path + ".pub")
+		switch {
+		case privErr == nil && pubErr == nil:
+			h.pairFingerprint(path)
+		case privErr == nil && !inFlight:
+			h.t.Fatalf("%s: %s has no .pub and no journal says a replacement goes on", when, path)
+		case privErr == nil && h.fingerprint(path) == "":
+			h.t.Fatalf("%s: %s is not a readable private key", when, path)
+		case privErr != nil && path == h.key:
+			h.t.Fatalf("%s: no key in place at %s", when, path)
+		}
+	}
+}
+
+// finalChecks: after a last complete run nothing is left over, the key in
+// place is the one registered key, and every key ever reported as saved
+// is in place or in a backup.
+func (h *workflowHome) finalChecks(maxRegistered int) {
+	h.t.Helper()
+	if left, err := sshkeys.FindLeftovers(h.sshDir); err != nil || len(left) != 0 {
+		h.t.Fatalf("leftovers after a complete run: %v %v", left, err)
+	}
+	for _, p := range []string{rotate.JournalName, filepath.Base(h.key) + rotate.TmpSuffix} {
+		if _, err := os.Stat(filepath.Join(h.sshDir, p)); err == nil {
+			h.t.Fatalf("%s is left after a complete run", p)
+		}
+	}
+	have := map[string]bool{h.pairFingerprint(h.key): true}
+	backups, _ := filepath.Glob(filepath.Join(h.sshDir, "key_backup", "*", "*"))
+	for _, f := range backups {
+		if fp := h.fingerprint(f); fp != "" {
+			have[fp] = true
+		}
+	}
+	for fp := range h.reported {
+		if !have[fp] {
+			h.t.Fatalf("key %s was reported as saved and is neither in place nor in key_backup/", fp)
+		}
+	}
+	var registered []string
+	for _, k := range h.bb.UserKeys("alice") {
+		registered = append(registered, k.Fingerprint)
+	}
+	if !slices.Contains(registered, h.fingerprint(h.key)) || len(registered) > maxRegistered {
+		h.t.Fatalf("registered %v; want the key in place among at most %d", registered, maxRegistered)
+	}
+	h.t.Logf("%d keys reported, all found; %d backup files; %d keys registered", len(h.reported), len(backups), len(registered))
+}
+
+// medianRun is how long a complete run of args takes here (median of 3).
+func (h *workflowHome) medianRun(args ...string) time.Duration {
+	var times []time.Duration
+	for range 3 {
+		start := time.Now()
+		h.runOK(args...)
+		times = append(times, time.Since(start))
+	}
+	slices.Sort(times)
+	return times[1]
+}
+
+var setupNewArgs = []string{"setup", "--new", "--yes", "--no-passphrase", "--json"}
+
+func TestSetupNewSurvivesKills(t *testing.T) {
+	h := newWorkflowHome(t)
+	d := h.medianRun(setupNewArgs...)
+	for _, step := range []string{"generated", "locked", "written-temporaries", "backed-up", "journal",
+		"removed-old-public", "moved-private", "moved-public"} {
+		h.kill(-1, []string{"GIT_BBKEY_TEST_CRASH_AFTER=generate:" + step}, setupNewArgs...)
+		h.checkPairs("stopped after " + step)
+		h.checkState("stopped after " + step)
+	}
+	const kills = 60
+	for i := range kills {
+		h.kill(rand.N(d*3/2), nil, setupNewArgs...)
+		h.checkPairs(fmt.Sprintf("kill %d", i))
+		h.checkState(fmt.Sprintf("kill %d", i))
+		if i%6 == 5 {
+			h.runOK("setup", "--yes", "--no-passphrase", "--json") // the next run completes: the key works
+		}
+	}
+	h.runOK(setupNewArgs...)
+	h.finalChecks(kills + 20)
+}
+
+var rotateArgs = []string{"rotate", "--yes", "--no-passphrase", "--json"}
+
+func TestRotateSurvivesKills(t *testing.T) {
+	h := newWorkflowHome(t)
+	h.runOK("setup", "--yes", "--no-passphrase", "--json")
+	d := h.medianRun(rotateArgs...)
+	steps := []string{"generate:generated", "generate:written-temporaries", "generate:journal", "generate:moved-private",
+		"registered", "backed-up", "removed-old-public", "moved-private", "moved"}
+	for _, step := range steps {
+		h.kill(-1, []string{"GIT_BBKEY_TEST_CRASH_AFTER=" + step}, rotateArgs...)
+		h.checkPairs("stopped after " + step)
+		h.loginWorks("stopped after " + step)
+	}
+	const kills = 60
+	for i := range kills {
+		h.kill(rand.N(d*3/2), nil, rotateArgs...)
+		h.checkPairs(fmt.Sprintf("kill %d", i))
+		h.loginWorks(fmt.Sprintf("kill %d", i)) // no moment of lost access
+		if i%6 == 5 {
+			h.runOK(rotateArgs...)
+		}
+	}
+	h.runOK(rotateArgs...)
+	h.finalChecks(1) // every old key was deleted once its successor was in place
+}
+
+// Eight setups at once on one HOME take turns under the ~/.ssh lock: from
+// nothing, one makes the key and the others reuse it; with --new, each
+// makes one and backs up the one before, and no key is lost.
+func TestConcurrentSetupsLoseNothing(t *testing.T) {
+	h := newWorkflowHome(t)
+	parallel := func(args ...string) []string {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		var keys []string
+		for range 8 {
+			wg.Go(func() {
+				var stdout, stderr bytes.Buffer
+				cmd := h.command(nil, args...)
+				cmd.Stdout, cmd.Stderr = &stdout, &stderr
+				err := cmd.Run()
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					t.Errorf("a concurrent setup failed: %v\n%s", err, stderr.String())
+				}
+				var doc struct {
+					Generated bool
+					Key       struct{ Fingerprint string }
+				}
+				json.Unmarshal(stdout.Bytes(), &doc)
+				if doc.Generated {
+					keys = append(keys, doc.Key.Fingerprint)
+					h.reported[doc.Key.Fingerprint] = true
+				}
+			})
+		}
+		wg.Wait()
+		return keys
+	}
+	if made := parallel("setup", "--yes", "--no-passphrase", "--json"); len(made) != 1 {
+		t.Fatalf("%d setups made a key, want exactly one (the others reuse it)", len(made))
+	}
+	h.loginWorks("after 8 setups")
+	if made := parallel(setupNewArgs...); len(made) != 8 || len(slices.Compact(slices.Sorted(slices.Values(made)))) != 8 {
+		t.Fatalf("8 setups --new reported %d distinct keys: %v", len(made), made)
+	}
+	h.loginWorks("after 8 setups --new")
+	h.checkState("after 8 setups --new")
+	h.finalChecks(9)
+	if kh, _ := os.ReadFile(filepath.Join(h.sshDir, "known_hosts")); strings.Count(string(kh), "\n") != 1 {
+		t.Fatalf("known_hosts has %d lines, want one:\n%s", strings.Count(string(kh), "\n"), kh)
+	}
+}
