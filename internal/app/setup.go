@@ -11,6 +11,7 @@ import (
 	"github.com/git-bbkey/git-bbkey/internal/keygen"
 	"github.com/git-bbkey/git-bbkey/internal/prompt"
 	"github.com/git-bbkey/git-bbkey/internal/setup"
+	"github.com/git-bbkey/git-bbkey/internal/sshagent"
 	"github.com/git-bbkey/git-bbkey/internal/sshconfig"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
 	"github.com/git-bbkey/git-bbkey/internal/sshverify"
@@ -137,7 +138,7 @@ func setupDeps(env *Env, opts setupOptions) (setup.Deps, error) {
 		Repo:     env.gitRepo(),
 		Git:      setup.Git{Path: env.Git, Dir: env.Dir, Env: env.Environ()},
 		Verify:   verifyForSetup(env, opts.Timeout),
-		Agent:    setup.SystemAgent(env.Getenv),
+		Agent:    sshagent.System(env.Getenv),
 		Progress: showProgress(env),
 		Keygen:   workflowKeygenHooks(env),
 		Now:      env.Now,

@@ -24,6 +24,7 @@ import (
 	"github.com/git-bbkey/git-bbkey/internal/keygen"
 	"github.com/git-bbkey/git-bbkey/internal/register"
 	"github.com/git-bbkey/git-bbkey/internal/safefile"
+	"github.com/git-bbkey/git-bbkey/internal/sshagent"
 	"github.com/git-bbkey/git-bbkey/internal/sshconfig"
 )
 
@@ -68,7 +69,7 @@ type Deps struct {
 	Repo     *gitremote.Repo // the repository in the working directory (nil: none)
 	Git      GitWriter
 	Verify   Verify
-	Agent    AgentDialer
+	Agent    sshagent.Dialer
 	Ask      Asker // nil: nobody can be asked (no terminal)
 	// Progress shows a slow step as it starts (a status line); may be nil.
 	Progress func(Progress)
@@ -204,7 +205,7 @@ type run struct {
 	o     Options
 	d     Deps
 	r     *Result
-	agent *Agent
+	agent *sshagent.Lazy
 }
 
 func (w *run) progress(a Activity, where string) {
@@ -217,7 +218,7 @@ func (w *run) progress(a Activity, where string) {
 // done so far (for a report of what happened).
 func Run(ctx context.Context, o Options, d Deps) (*Result, error) {
 	r := &Result{Email: o.Email}
-	w := &run{o: o, d: d, r: r, agent: NewAgent(d.Agent)}
+	w := &run{o: o, d: d, r: r, agent: sshagent.NewLazy(d.Agent)}
 	defer w.agent.Close()
 	if o.NoPassphrase && o.Passphrase != nil {
 		return r, keygen.ErrPassphraseConflict
