@@ -166,7 +166,7 @@ func Run(ctx context.Context, o Options, d Deps) (*Result, error) {
 	if _, err := os.Stat(w.dir); err != nil {
 		return w.r, &NotAPairError{Path: o.KeyPath}
 	}
-	unlock, err := setup.LockKeyDir(ctx, w.dir, d.LockWait, d.Keygen)
+	unlock, err := keygen.LockAndRecover(ctx, w.dir, d.LockWait, d.Keygen)
 	if err != nil {
 		return w.r, err
 	}

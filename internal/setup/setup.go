@@ -242,7 +242,7 @@ func Run(ctx context.Context, o Options, d Deps) (*Result, error) {
 	if _, err := safefile.MkdirPrivate(d.SSHDir); err != nil {
 		return r, err
 	}
-	unlock, err := LockKeyDir(ctx, d.SSHDir, d.LockWait, d.Keygen)
+	unlock, err := keygen.LockAndRecover(ctx, d.SSHDir, d.LockWait, d.Keygen)
 	if err != nil {
 		return r, err
 	}
@@ -312,25 +312,6 @@ func askOrNil(a Asker) Passphrases {
 		return nil
 	}
 	return a
-}
-
-// LockKeyDir takes the lock of the key directory dir (which exists),
-// waiting up to wait for another run, and finishes or cleans up what an
-// interrupted run left there (keygen.Recover) before the caller looks at
-// any key.
-func LockKeyDir(ctx context.Context, dir string, wait time.Duration, hooks keygen.Hooks) (unlock func(), err error) {
-	if wait == 0 {
-		wait = keygen.DefaultLockWait
-	}
-	unlock, err = keygen.Lock(ctx, dir, wait)
-	if err != nil {
-		return nil, err
-	}
-	if err := keygen.Recover(dir, hooks); err != nil {
-		unlock()
-		return nil, err
-	}
-	return unlock, nil
 }
 
 func (w *run) checkRemote(ctx context.Context) error {
