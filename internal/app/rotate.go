@@ -83,7 +83,7 @@ func rotateSetup(ctx context.Context, env *Env, opts rotateOptions) (rotate.Opti
 		PassphraseFile: opts.PassphraseFile}
 	d := rotate.Deps{Sessions: env.bitbucket(), Repo: env.gitRepo(), Verify: verifyForSetup(env, opts.Timeout),
 		Agent: sshagent.System(env.Getenv), Step: rotateStep(env, opts.JSON), Progress: showProgress(env),
-		Keygen: workflowKeygenHooks(env), Checkpoint: func(step string) { crashPoint(env, step) }, Now: env.Now, Random: env.Random}
+		Keygen: keygenHooks(env), Checkpoint: func(step string) { crashPoint(env, step) }, Now: env.Now, Random: env.Random}
 	if env.Prompter.CanPrompt() {
 		d.Ask = rotateAsker{setupAsker{env}}
 	}

@@ -140,7 +140,7 @@ func setupDeps(env *Env, opts setupOptions) (setup.Deps, error) {
 		Verify:   verifyForSetup(env, opts.Timeout),
 		Agent:    sshagent.System(env.Getenv),
 		Progress: showProgress(env),
-		Keygen:   workflowKeygenHooks(env),
+		Keygen:   keygenHooks(env),
 		Now:      env.Now,
 		Random:   env.Random,
 	}
@@ -183,22 +183,6 @@ func showProgress(env *Env) func(setup.Progress) {
 		case setup.AddingToAgent:
 			env.statusLine().Show("adding the key to the ssh-agent…")
 		}
-	}
-}
-
-// workflowKeygenHooks show a slow RSA generation on the status line, say what an
-// interrupted run left and was finished, and let the tests crash a run.
-func workflowKeygenHooks(env *Env) keygen.Hooks {
-	return keygen.Hooks{
-		Generating: func(keyType string, bits int) func() {
-			if keyType != "rsa" {
-				return func() {} // made in no time
-			}
-			env.statusLine().Show("generating a %d-bit RSA key (this can take a few seconds)", bits)
-			return env.statusLine().Clear
-		},
-		Recovered:  func(r keygen.Recovery) { showRecovered(env, r) },
-		Checkpoint: func(step string) { crashPoint(env, "generate:"+step) },
 	}
 }
 
