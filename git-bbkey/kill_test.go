@@ -37,7 +37,9 @@ type killHome struct {
 	sshDir   string
 	key      string // the private key the runs replace
 	env      []string
-	reported []string // fingerprints runs printed as saved
+	reported map[string]bool // fingerprints of the keys runs reported as made
+	// afterRun checks more after each complete run (nil: nothing more).
+	afterRun func(when string)
 }
 
 func newKillHome(t *testing.T) *killHome {
@@ -53,7 +55,7 @@ func newKillHome(t *testing.T) *killHome {
 		"GIT_TERMINAL_PROMPT=0", "SSH_AUTH_SOCK=", "BITBUCKET_TOKEN="}
 	sshDir := filepath.Join(home, ".ssh")
 	return &killHome{t: t, bin: bin, sshKeyg: keyg, home: home, sshDir: sshDir,
-		key: filepath.Join(sshDir, "id_ed25519"), env: env}
+		key: filepath.Join(sshDir, "id_ed25519"), env: env, reported: map[string]bool{}}
 }
 
 func (h *killHome) command(extraEnv []string, args ...string) *exec.Cmd {
@@ -76,17 +78,38 @@ func (h *killHome) run(args ...string) {
 		h.t.Fatalf("git-bbkey %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
 	}
 	h.record(stdout.Bytes())
-}
-
-// record notes the key a (possibly killed) generate printed as saved.
-func (h *killHome) record(stdout []byte) {
-	var out struct{ Fingerprint string }
-	if json.Unmarshal(stdout, &out) == nil && out.Fingerprint != "" {
-		h.reported = append(h.reported, out.Fingerprint)
+	if h.afterRun != nil {
+		h.afterRun("after a complete run")
 	}
 }
 
-// killAfter starts git-bbkey and kills it (SIGKILL) after d.
+// record notes the key a (possibly killed) run printed in its --json
+// document as made: generate's key, setup's when it generated one,
+// rotate's new key. It returns that fingerprint ("" for none).
+func (h *killHome) record(stdout []byte) string {
+	var doc struct {
+		Fingerprint string // generate
+		Generated   bool   // setup
+		Key, NewKey *struct{ Fingerprint string }
+	}
+	fp := ""
+	switch {
+	case json.Unmarshal(stdout, &doc) != nil:
+	case doc.Fingerprint != "":
+		fp = doc.Fingerprint
+	case doc.Generated && doc.Key != nil:
+		fp = doc.Key.Fingerprint
+	case doc.NewKey != nil:
+		fp = doc.NewKey.Fingerprint
+	}
+	if fp != "" {
+		h.reported[fp] = true
+	}
+	return fp
+}
+
+// killAfter starts git-bbkey, kills it (SIGKILL) after d (d < 0: lets it
+// end by itself, at a crash point), and records what it reported.
 func (h *killHome) killAfter(d time.Duration, extraEnv []string, args ...string) {
 	h.t.Helper()
 	var stdout bytes.Buffer
@@ -95,10 +118,50 @@ func (h *killHome) killAfter(d time.Duration, extraEnv []string, args ...string)
 	if err := cmd.Start(); err != nil {
 		h.t.Fatal(err)
 	}
-	time.Sleep(d)
-	cmd.Process.Kill()
+	if d >= 0 {
+		time.Sleep(d)
+		cmd.Process.Kill()
+	}
 	cmd.Wait()
 	h.record(stdout.Bytes())
+}
+
+// parallel runs git-bbkey n times at once, each to its end (which must
+// succeed), and returns the keys they reported as made.
+func (h *killHome) parallel(n int, args ...string) []string {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var made []string
+	for range n {
+		wg.Go(func() {
+			var stdout, stderr bytes.Buffer
+			cmd := h.command(nil, args...)
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				h.t.Errorf("a concurrent git-bbkey %s failed: %v\n%s", strings.Join(args, " "), err, stderr.String())
+			}
+			if fp := h.record(stdout.Bytes()); fp != "" {
+				made = append(made, fp)
+			}
+		})
+	}
+	wg.Wait()
+	return made
+}
+
+// medianRun is how long a complete run of args takes here (median of 3).
+func (h *killHome) medianRun(args ...string) time.Duration {
+	var times []time.Duration
+	for range 3 {
+		start := time.Now()
+		h.run(args...)
+		times = append(times, time.Since(start))
+	}
+	slices.Sort(times)
+	return times[1]
 }
 
 // fingerprint is ssh-keygen's fingerprint of a key file, "" if unreadable.
@@ -177,7 +240,7 @@ func (h *killHome) finalCheck() {
 		}
 		have[h.pairFingerprint(filepath.Join(dir, "id_ed25519"))] = true
 	}
-	for _, fp := range h.reported {
+	for fp := range h.reported {
 		if !have[fp] {
 			h.t.Fatalf("key %s was reported as saved and is neither in place nor in key_backup/", fp)
 		}
@@ -185,22 +248,10 @@ func (h *killHome) finalCheck() {
 	h.t.Logf("%d keys reported, all found; %d backups", len(h.reported), len(dirs))
 }
 
-// runTime is how long a complete generate takes here (the median of 3).
-func (h *killHome) runTime() time.Duration {
-	var times []time.Duration
-	for range 3 {
-		start := time.Now()
-		h.run(generateArgs...)
-		times = append(times, time.Since(start))
-	}
-	slices.Sort(times)
-	return times[1]
-}
-
 func TestGenerateSurvivesKills(t *testing.T) {
 	h := newKillHome(t)
 	h.run(generateArgs...)
-	d := h.runTime()
+	d := h.medianRun(generateArgs...)
 
 	// At every step of a replacement, including between the renames.
 	steps := []string{"generated", "locked", "written-temporaries", "backed-up", "journal",
@@ -248,23 +299,9 @@ func TestGenerateConcurrentRunsLoseNoKey(t *testing.T) {
 	for trial := range 3 {
 		h := newKillHome(t)
 		h.run(generateArgs...)
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		for range 8 {
-			wg.Go(func() {
-				var stdout, stderr bytes.Buffer
-				cmd := h.command(nil, generateArgs...)
-				cmd.Stdout, cmd.Stderr = &stdout, &stderr
-				err := cmd.Run()
-				mu.Lock()
-				defer mu.Unlock()
-				if err != nil {
-					t.Errorf("trial %d: a concurrent run failed: %v\n%s", trial, err, stderr.String())
-				}
-				h.record(stdout.Bytes())
-			})
+		if made := h.parallel(8, generateArgs...); len(made) != 8 {
+			t.Fatalf("trial %d: %d runs reported a key, want 8", trial, len(made))
 		}
-		wg.Wait()
 		if len(h.reported) != 9 {
 			t.Fatalf("trial %d: %d keys reported, want 9", trial, len(h.reported))
 		}

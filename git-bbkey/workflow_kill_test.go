@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -11,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,16 +29,15 @@ import (
 
 type workflowHome struct {
 	*killHome
-	bb       *bbsandbox.Server
-	git      string
-	ssh      string
-	reported map[string]bool // fingerprints of keys runs reported as saved
+	bb  *bbsandbox.Server
+	git string
+	ssh string
 }
 
 func newWorkflowHome(t *testing.T) *workflowHome {
 	t.Helper()
-	h := &workflowHome{killHome: newKillHome(t), git: testutil.RequireTool(t, "git"), ssh: testutil.RequireTool(t, "ssh"),
-		reported: map[string]bool{}}
+	h := &workflowHome{killHome: newKillHome(t), git: testutil.RequireTool(t, "git"), ssh: testutil.RequireTool(t, "ssh")}
+	h.afterRun = h.loginWorks
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	bb, err := bbsandbox.Start(ctx, bbsandbox.Config{DataDir: t.TempDir(), Git: h.git,
@@ -65,54 +61,6 @@ func (h *workflowHome) gitCommand(args ...string) *exec.Cmd {
 	cmd := exec.Command(h.git, args...)
 	cmd.Env, cmd.Dir = h.env, h.home
 	return cmd
-}
-
-// runOK runs git-bbkey to its end, which must succeed, and notes the keys
-// it reports.
-func (h *workflowHome) runOK(args ...string) {
-	h.t.Helper()
-	var stdout, stderr bytes.Buffer
-	cmd := h.command(nil, args...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		h.t.Fatalf("git-bbkey %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
-	}
-	h.note(stdout.Bytes())
-	h.loginWorks("after a complete run")
-}
-
-// kill starts git-bbkey, kills it after d, and notes what it reported.
-func (h *workflowHome) kill(d time.Duration, extraEnv []string, args ...string) {
-	h.t.Helper()
-	var stdout bytes.Buffer
-	cmd := h.command(extraEnv, args...)
-	cmd.Stdout = &stdout
-	if err := cmd.Start(); err != nil {
-		h.t.Fatal(err)
-	}
-	if d >= 0 {
-		time.Sleep(d)
-		cmd.Process.Kill()
-	}
-	cmd.Wait()
-	h.note(stdout.Bytes())
-}
-
-// note records the keys a setup or rotate --json document reports.
-func (h *workflowHome) note(stdout []byte) {
-	var doc struct {
-		Generated   bool
-		Key, NewKey *struct{ Fingerprint string }
-	}
-	if json.Unmarshal(stdout, &doc) != nil {
-		return
-	}
-	if doc.Generated && doc.Key != nil {
-		h.reported[doc.Key.Fingerprint] = true // setup made it
-	}
-	if doc.NewKey != nil {
-		h.reported[doc.NewKey.Fingerprint] = true // rotate made it
-	}
 }
 
 // loginWorks proves with real git through OpenSSH that the key in place
@@ -196,18 +144,6 @@ func (h *workflowHome) finalChecks(maxRegistered int) {
 	h.t.Logf("%d keys reported, all found; %d backup files; %d keys registered", len(h.reported), len(backups), len(registered))
 }
 
-// medianRun is how long a complete run of args takes here (median of 3).
-func (h *workflowHome) medianRun(args ...string) time.Duration {
-	var times []time.Duration
-	for range 3 {
-		start := time.Now()
-		h.runOK(args...)
-		times = append(times, time.Since(start))
-	}
-	slices.Sort(times)
-	return times[1]
-}
-
 var setupNewArgs = []string{"setup", "--new", "--yes", "--no-passphrase", "--json"}
 
 func TestSetupNewSurvivesKills(t *testing.T) {
@@ -215,20 +151,20 @@ func TestSetupNewSurvivesKills(t *testing.T) {
 	d := h.medianRun(setupNewArgs...)
 	for _, step := range []string{"generated", "locked", "written-temporaries", "backed-up", "journal",
 		"removed-old-public", "moved-private", "moved-public"} {
-		h.kill(-1, []string{"GIT_BBKEY_TEST_CRASH_AFTER=generate:" + step}, setupNewArgs...)
+		h.killAfter(-1, []string{"GIT_BBKEY_TEST_CRASH_AFTER=generate:" + step}, setupNewArgs...)
 		h.checkPairs("stopped after " + step)
 		h.checkState("stopped after " + step)
 	}
 	const kills = 60
 	for i := range kills {
-		h.kill(rand.N(d*3/2), nil, setupNewArgs...)
+		h.killAfter(rand.N(d*3/2), nil, setupNewArgs...)
 		h.checkPairs(fmt.Sprintf("kill %d", i))
 		h.checkState(fmt.Sprintf("kill %d", i))
 		if i%6 == 5 {
-			h.runOK("setup", "--yes", "--no-passphrase", "--json") // the next run completes: the key works
+			h.run("setup", "--yes", "--no-passphrase", "--json") // the next run completes: the key works
 		}
 	}
-	h.runOK(setupNewArgs...)
+	h.run(setupNewArgs...)
 	h.finalChecks(kills + 20)
 }
 
@@ -236,25 +172,25 @@ var rotateArgs = []string{"rotate", "--yes", "--no-passphrase", "--json"}
 
 func TestRotateSurvivesKills(t *testing.T) {
 	h := newWorkflowHome(t)
-	h.runOK("setup", "--yes", "--no-passphrase", "--json")
+	h.run("setup", "--yes", "--no-passphrase", "--json")
 	d := h.medianRun(rotateArgs...)
 	steps := []string{"generate:generated", "generate:written-temporaries", "generate:journal", "generate:moved-private",
 		"registered", "backed-up", "removed-old-public", "moved-private", "moved"}
 	for _, step := range steps {
-		h.kill(-1, []string{"GIT_BBKEY_TEST_CRASH_AFTER=" + step}, rotateArgs...)
+		h.killAfter(-1, []string{"GIT_BBKEY_TEST_CRASH_AFTER=" + step}, rotateArgs...)
 		h.checkPairs("stopped after " + step)
 		h.loginWorks("stopped after " + step)
 	}
 	const kills = 60
 	for i := range kills {
-		h.kill(rand.N(d*3/2), nil, rotateArgs...)
+		h.killAfter(rand.N(d*3/2), nil, rotateArgs...)
 		h.checkPairs(fmt.Sprintf("kill %d", i))
 		h.loginWorks(fmt.Sprintf("kill %d", i)) // no moment of lost access
 		if i%6 == 5 {
-			h.runOK(rotateArgs...)
+			h.run(rotateArgs...)
 		}
 	}
-	h.runOK(rotateArgs...)
+	h.run(rotateArgs...)
 	h.finalChecks(1) // every old key was deleted once its successor was in place
 }
 
@@ -263,40 +199,11 @@ func TestRotateSurvivesKills(t *testing.T) {
 // makes one and backs up the one before, and no key is lost.
 func TestConcurrentSetupsLoseNothing(t *testing.T) {
 	h := newWorkflowHome(t)
-	parallel := func(args ...string) []string {
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		var keys []string
-		for range 8 {
-			wg.Go(func() {
-				var stdout, stderr bytes.Buffer
-				cmd := h.command(nil, args...)
-				cmd.Stdout, cmd.Stderr = &stdout, &stderr
-				err := cmd.Run()
-				mu.Lock()
-				defer mu.Unlock()
-				if err != nil {
-					t.Errorf("a concurrent setup failed: %v\n%s", err, stderr.String())
-				}
-				var doc struct {
-					Generated bool
-					Key       struct{ Fingerprint string }
-				}
-				json.Unmarshal(stdout.Bytes(), &doc)
-				if doc.Generated {
-					keys = append(keys, doc.Key.Fingerprint)
-					h.reported[doc.Key.Fingerprint] = true
-				}
-			})
-		}
-		wg.Wait()
-		return keys
-	}
-	if made := parallel("setup", "--yes", "--no-passphrase", "--json"); len(made) != 1 {
+	if made := h.parallel(8, "setup", "--yes", "--no-passphrase", "--json"); len(made) != 1 {
 		t.Fatalf("%d setups made a key, want exactly one (the others reuse it)", len(made))
 	}
 	h.loginWorks("after 8 setups")
-	if made := parallel(setupNewArgs...); len(made) != 8 || len(slices.Compact(slices.Sorted(slices.Values(made)))) != 8 {
+	if made := h.parallel(8, setupNewArgs...); len(made) != 8 || len(slices.Compact(slices.Sorted(slices.Values(made)))) != 8 {
 		t.Fatalf("8 setups --new reported %d distinct keys: %v", len(made), made)
 	}
 	h.loginWorks("after 8 setups --new")

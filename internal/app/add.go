@@ -10,6 +10,7 @@ import (
 	"github.com/git-bbkey/git-bbkey/internal/bbsession"
 	"github.com/git-bbkey/git-bbkey/internal/bitbucket"
 	"github.com/git-bbkey/git-bbkey/internal/register"
+	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
 	"github.com/git-bbkey/git-bbkey/internal/termtext"
 )
 
@@ -140,7 +141,7 @@ func runAdd(ctx context.Context, env *Env, opts addOptions) error {
 }
 
 // addUserKey registers key as the user's SSH key (setup and rotate too).
-func addUserKey(ctx context.Context, s *bbsession.Session, key *publicKeyInput, label string, expiry int) addResult {
+func addUserKey(ctx context.Context, s *bbsession.Session, key *sshkeys.PublicKeyInput, label string, expiry int) addResult {
 	r := register.AddUserKey(ctx, s, register.Key{Public: key.Key, Comment: key.Comment}, register.UserKeyOptions{Label: label, ExpiryDays: expiry})
 	return addResultOf(r, s.Base())
 }

@@ -25,6 +25,7 @@ func Main(ctx context.Context, args []string, env *Env) int {
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	run := env.forRun(ctx, stop)
+	defer run.agent.Close()
 	a := newApp(run)
 	args = reorderArgs(a, args)
 	err := a.RunContext(ctx, args)

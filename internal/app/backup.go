@@ -50,16 +50,7 @@ func lockKeyDir(ctx context.Context, env *Env, dir string) (unlock func(), err e
 	if !exists(dir) {
 		return func() {}, nil
 	}
-	unlock, err = keygen.Lock(ctx, dir, keygen.DefaultLockWait)
-	if err != nil {
-		return nil, err
-	}
-	err = keygen.Recover(dir, keygen.Hooks{Recovered: func(r keygen.Recovery) { showRecovered(env, r) }})
-	if err != nil {
-		unlock()
-		return nil, err
-	}
-	return unlock, nil
+	return keygen.LockAndRecover(ctx, dir, 0, keygen.Hooks{Recovered: func(r keygen.Recovery) { showRecovered(env, r) }})
 }
 
 // backupFiles copies files to a fresh backup directory ("" when there are

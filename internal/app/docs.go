@@ -1,10 +1,11 @@
 package app
 
 import (
-	"regexp"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/git-bbkey/git-bbkey/internal/clidocs"
 )
 
 // GeneratedFiles returns the files under contrib/ that are made from the
@@ -12,155 +13,17 @@ import (
 // section), by path. `go run ./contrib/gendocs` writes them, and
 // TestGeneratedFilesAreCurrent fails when they are stale.
 func GeneratedFiles(readme string) (map[string]string, error) {
-	man, err := ManPage(readme)
+	p := docProgram()
+	man, err := clidocs.ManPage(p, readme)
 	if err != nil {
 		return nil, err
 	}
 	return map[string]string{
 		"contrib/man/git-bbkey.1":           man,
-		"contrib/completion/git-bbkey.bash": BashCompletion(),
-		"contrib/completion/_git-bbkey":     ZshCompletion(),
-		"contrib/completion/git-bbkey.fish": FishCompletion(),
+		"contrib/completion/git-bbkey.bash": clidocs.Bash(p),
+		"contrib/completion/_git-bbkey":     clidocs.Zsh(p),
+		"contrib/completion/git-bbkey.fish": clidocs.Fish(p),
 	}, nil
-}
-
-func docApp() *cli.App {
-	return newApp(&Env{Version: ""})
-}
-
-// valueKind is what a flag's value or a positional argument is, for
-// completion: the shells offer candidates of that kind.
-type valueKind int
-
-const (
-	valueNone       valueKind = iota // free text: nothing to offer
-	valueWords                       // one of a fixed list
-	valuePrivateKey                  // a private key file (not *.pub)
-	valuePublicKey                   // a *.pub file
-	valueFile                        // any file
-	valueRemote                      // a remote of the repository
-	valueKeyID                       // the id of one of your keys on Bitbucket
-)
-
-// flagValue says what a flag's value is, by the flag's name.
-func flagValue(name string) (valueKind, []string) {
-	switch name {
-	case "type":
-		return valueWords, []string{"ed25519", "ecdsa", "rsa"}
-	case "permission":
-		return valueWords, []string{"read", "write"}
-	case "key", "file":
-		return valuePrivateKey, nil
-	case "passphrase-file":
-		return valueFile, nil
-	case "remote":
-		return valueRemote, nil
-	}
-	return valueNone, nil
-}
-
-// commandArgs says what a command's positional arguments are.
-func commandArgs(name string) valueKind {
-	switch name {
-	case "verify":
-		return valueRemote
-	case "add":
-		return valuePublicKey
-	case "remove":
-		return valueKeyID
-	}
-	return valueNone
-}
-
-// flagInfo is what the man page and every completion need of one flag.
-type flagInfo struct {
-	names       []string // with dashes, long first
-	long        string   // the long name, without dashes
-	short       string   // one-letter alias, "" if none
-	placeholder string   // the value's name (`FILE` in the usage), "" for a switch
-	usage       string   // the usage with the placeholder's backquotes removed
-	defaultText string   // "" when the default is nothing worth saying
-	value       bool
-	kind        valueKind
-	words       []string
-	help        bool // the -h/--help every command has (not in cmd.Flags)
-}
-
-type commandInfo struct {
-	name        string
-	usage       string
-	usageText   string
-	description string
-	flags       []flagInfo
-	args        valueKind
-}
-
-func commandInfos() []commandInfo {
-	var out []commandInfo
-	for _, c := range docApp().Commands {
-		if c.Hidden || c.Name == "help" {
-			continue
-		}
-		ci := commandInfo{name: c.Name, usage: c.Usage, usageText: c.UsageText, description: c.Description, args: commandArgs(c.Name)}
-		for _, f := range c.Flags {
-			fi := describeFlag(f)
-			if name := usagePlaceholder(c.UsageText, fi.long); fi.value && fi.placeholder == "VALUE" && name != "" {
-				fi.placeholder = name // as the command's synopsis names it
-			}
-			ci.flags = append(ci.flags, fi)
-		}
-		ci.flags = append(ci.flags, flagInfo{names: []string{"--help", "-h"}, long: "help", short: "h", usage: "show help", help: true})
-		out = append(out, ci)
-	}
-	return out
-}
-
-func describeFlag(f cli.Flag) flagInfo {
-	fi := flagInfo{}
-	for _, n := range f.Names() {
-		if len(n) == 1 {
-			fi.short = n
-		} else if fi.long == "" {
-			fi.long = n
-		}
-	}
-	fi.names = []string{"--" + fi.long}
-	if fi.short != "" {
-		fi.names = append(fi.names, "-"+fi.short)
-	}
-	fi.kind, fi.words = flagValue(fi.long)
-	if d, ok := f.(cli.DocGenerationFlag); ok {
-		fi.value = d.TakesValue()
-		fi.placeholder, fi.usage = unquoteUsage(d.GetUsage())
-		if fi.value && fi.placeholder == "" {
-			fi.placeholder = "VALUE"
-			if g, ok := f.(*cli.GenericFlag); ok {
-				if _, ok := g.Value.(*durationValue); ok {
-					fi.placeholder = "DURATION"
-				}
-			}
-			if len(fi.words) > 0 {
-				fi.placeholder = strings.ToUpper(fi.long)
-			}
-		}
-		switch def := strings.Trim(d.GetDefaultText(), `"`); def {
-		case "", "0", "false", "[]", "0s":
-		default:
-			fi.defaultText = def
-		}
-	}
-	if !fi.value {
-		fi.placeholder = ""
-	}
-	return fi
-}
-
-func commandNames(infos []commandInfo) []string {
-	var names []string
-	for _, c := range infos {
-		names = append(names, c.name)
-	}
-	return names
 }
 
 // WriteGenerated writes every generated file through write.
@@ -177,28 +40,95 @@ func WriteGenerated(readme string, write func(path string, content string) error
 	return nil
 }
 
-// unquoteUsage takes the value's name out of a usage text, as urfave/cli
-// does for its help: "read `FILE` first" is FILE and "read FILE first".
-func unquoteUsage(usage string) (name, text string) {
-	before, rest, ok := strings.Cut(usage, "`")
-	if !ok {
-		return "", usage
+// docProgram describes the command tree for clidocs: the visible commands,
+// their flags (with the -h every command has) and what their values are.
+func docProgram() clidocs.Program {
+	a := newApp(&Env{Version: ""})
+	p := clidocs.Program{Usage: a.Usage, Description: a.Description}
+	for _, c := range a.Commands {
+		if c.Hidden || c.Name == "help" {
+			continue
+		}
+		dc := clidocs.Command{Name: c.Name, Usage: c.Usage, UsageText: c.UsageText, Description: c.Description, Args: commandArgs(c.Name)}
+		for _, f := range c.Flags {
+			df := describeFlag(f)
+			if name := clidocs.SynopsisPlaceholder(c.UsageText, df.Long); df.TakesValue && df.Placeholder == "VALUE" && name != "" {
+				df.Placeholder = name // as the command's synopsis names it
+			}
+			dc.Flags = append(dc.Flags, df)
+		}
+		dc.Flags = append(dc.Flags, clidocs.Flag{Names: []string{"--help", "-h"}, Long: "help", Short: "h", Usage: "show help", Help: true})
+		p.Commands = append(p.Commands, dc)
 	}
-	name, after, ok := strings.Cut(rest, "`")
-	if !ok {
-		return "", usage
-	}
-	return name, before + name + after
+	return p
 }
 
-var synopsisValue = regexp.MustCompile(`--([a-z0-9-]+) ([A-Z][A-Z0-9_/-]*)\b`)
+// flagValue says what a flag's value is, by the flag's name.
+func flagValue(name string) (clidocs.ValueKind, []string) {
+	switch name {
+	case "type":
+		return clidocs.ValueWords, []string{"ed25519", "ecdsa", "rsa"}
+	case "permission":
+		return clidocs.ValueWords, []string{"read", "write"}
+	case "key", "file":
+		return clidocs.ValuePrivateKey, nil
+	case "passphrase-file":
+		return clidocs.ValueFile, nil
+	case "remote":
+		return clidocs.ValueRemote, nil
+	}
+	return clidocs.ValueNone, nil
+}
 
-// usagePlaceholder is the value's name a synopsis gives a flag (--bits N).
-func usagePlaceholder(usageText, long string) string {
-	for _, m := range synopsisValue.FindAllStringSubmatch(usageText, -1) {
-		if m[1] == long {
-			return m[2]
+// commandArgs says what a command's positional arguments are.
+func commandArgs(name string) clidocs.ValueKind {
+	switch name {
+	case "verify":
+		return clidocs.ValueRemote
+	case "add":
+		return clidocs.ValuePublicKey
+	case "remove":
+		return clidocs.ValueKeyID
+	}
+	return clidocs.ValueNone
+}
+
+func describeFlag(f cli.Flag) clidocs.Flag {
+	df := clidocs.Flag{}
+	for _, n := range f.Names() {
+		if len(n) == 1 {
+			df.Short = n
+		} else if df.Long == "" {
+			df.Long = n
 		}
 	}
-	return ""
+	df.Names = []string{"--" + df.Long}
+	if df.Short != "" {
+		df.Names = append(df.Names, "-"+df.Short)
+	}
+	df.Kind, df.Words = flagValue(df.Long)
+	if d, ok := f.(cli.DocGenerationFlag); ok {
+		df.TakesValue = d.TakesValue()
+		df.Placeholder, df.Usage = clidocs.SplitPlaceholder(d.GetUsage())
+		if df.TakesValue && df.Placeholder == "" {
+			df.Placeholder = "VALUE"
+			if g, ok := f.(*cli.GenericFlag); ok {
+				if _, ok := g.Value.(*durationValue); ok {
+					df.Placeholder = "DURATION"
+				}
+			}
+			if len(df.Words) > 0 {
+				df.Placeholder = strings.ToUpper(df.Long)
+			}
+		}
+		switch def := strings.Trim(d.GetDefaultText(), `"`); def {
+		case "", "0", "false", "[]", "0s":
+		default:
+			df.Default = def
+		}
+	}
+	if !df.TakesValue {
+		df.Placeholder = ""
+	}
+	return df
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/git-bbkey/git-bbkey/internal/gitconfig"
 	"github.com/git-bbkey/git-bbkey/internal/gitremote"
 	"github.com/git-bbkey/git-bbkey/internal/prompt"
+	"github.com/git-bbkey/git-bbkey/internal/sshagent"
 )
 
 // Env holds every outside dependency of a command, so tests can run the
@@ -41,6 +42,9 @@ type Env struct {
 	repo *gitremote.Repo
 	// ui is the status line and colours of a run of Main (nil outside).
 	ui *runUI
+	// agent is the ssh-agent of a run of Main (nil outside): connected
+	// once, when a key first needs it.
+	agent *sshagent.Lazy
 }
 
 // SystemEnv is the real environment of the process.

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/crypto/ssh"
 
 	"github.com/git-bbkey/git-bbkey/internal/keygen"
 	"github.com/git-bbkey/git-bbkey/internal/prompt"
@@ -69,10 +68,7 @@ type generatedKey struct {
 	Encrypted      bool    `json:"encrypted"`
 	BackupDir      *string `json:"backupDir"`
 
-	publicKey ssh.PublicKey
-	// unlocked signs with the key when this run made or unlocked it (nil
-	// otherwise), so setup does not ask for its passphrase again.
-	unlocked *sshkeys.Unlocked
+	randomart string // ssh-keygen's picture of the key, for generate's text output
 }
 
 func runGenerate(ctx context.Context, env *Env, opts generateOptions) error {
@@ -80,7 +76,7 @@ func runGenerate(ctx context.Context, env *Env, opts generateOptions) error {
 	if err != nil {
 		return err
 	}
-	key, err := executeGenerate(ctx, env, plan, "")
+	key, err := executeGenerate(ctx, env, plan)
 	if err != nil {
 		return err
 	}
@@ -169,15 +165,17 @@ func planGenerate(ctx context.Context, env *Env, opts generateOptions) (*keygen.
 	return keygen.NewPlan(o)
 }
 
-// executeGenerate writes the planned key; locked is a directory whose lock
-// the caller holds ("" for none).
-func executeGenerate(ctx context.Context, env *Env, plan *keygen.Plan, locked string) (*generatedKey, error) {
-	res, err := plan.Execute(ctx, keygen.Exec{Random: env.Random, Now: env.Now, Locked: locked, Hooks: keygen.Hooks{
-		Generating: func(keyType string, bits int) func() { return showGenerating(env, keyType, bits) },
-		BackedUp:   func(dir string) { fmt.Fprintf(env.Stderr, "Backed up the old key to %s\n", dir) },
-		Recovered:  func(r keygen.Recovery) { showRecovered(env, r) },
-		Checkpoint: func(step string) { crashPoint(env, "generate:"+step) },
-	}})
+// executeGenerate writes the planned key, saying what it does as
+// ssh-keygen does.
+func executeGenerate(ctx context.Context, env *Env, plan *keygen.Plan) (*generatedKey, error) {
+	hooks := keygenHooks(env)
+	slow := hooks.Generating
+	hooks.Generating = func(keyType string, bits int) func() {
+		fmt.Fprintf(env.Stderr, "Generating public/private %s key pair.\n", keyType)
+		return slow(keyType, bits)
+	}
+	hooks.BackedUp = func(dir string) { fmt.Fprintf(env.Stderr, "Backed up the old key to %s\n", dir) }
+	res, err := plan.Execute(ctx, keygen.Exec{Random: env.Random, Now: env.Now, Hooks: hooks})
 	if err != nil {
 		return nil, err
 	}
@@ -190,22 +188,25 @@ func executeGenerate(ctx context.Context, env *Env, plan *keygen.Plan, locked st
 		Comment:        res.Comment,
 		Encrypted:      res.Encrypted,
 		BackupDir:      optional(res.BackupDir),
-		publicKey:      res.PublicKey,
-		unlocked:       res.Key,
+		randomart:      sshkeys.Randomart(res.PublicKey),
 	}, nil
 }
 
-// showGenerating says a key is being made, as ssh-keygen does, and, while
-// a slow RSA key is made, shows it on the status line (a terminal only);
-// the function it returns ends the display.
-func showGenerating(env *Env, keyType string, bits int) func() {
-	fmt.Fprintf(env.Stderr, "Generating public/private %s key pair.\n", keyType)
-	if keyType != "rsa" {
-		return func() {}
+// keygenHooks show a slow RSA generation on the status line (a terminal
+// only), say what an interrupted run left and was finished, and let the
+// tests crash a run; generate, setup and rotate make keys with them.
+func keygenHooks(env *Env) keygen.Hooks {
+	return keygen.Hooks{
+		Generating: func(keyType string, bits int) func() {
+			if keyType != "rsa" {
+				return func() {} // made in no time
+			}
+			env.statusLine().Show("generating a %d-bit RSA key (this can take a few seconds)", bits)
+			return env.statusLine().Clear
+		},
+		Recovered:  func(r keygen.Recovery) { showRecovered(env, r) },
+		Checkpoint: func(step string) { crashPoint(env, "generate:"+step) },
 	}
-	st := env.statusLine()
-	st.Show("generating a %d-bit RSA key (this can take a few seconds)", bits)
-	return st.Clear
 }
 
 // showRecovered says what an interrupted run left and this one finished.
@@ -229,5 +230,5 @@ func printGenerated(env *Env, k *generatedKey) {
 	fmt.Fprintln(env.Stdout, "The key fingerprint is:")
 	fmt.Fprintf(env.Stdout, "%s %s\n", k.Fingerprint, termtext.Line(k.Comment))
 	fmt.Fprintln(env.Stdout, "The key's randomart image is:")
-	fmt.Fprintln(env.Stdout, sshkeys.Randomart(k.publicKey))
+	fmt.Fprintln(env.Stdout, k.randomart)
 }

@@ -4,13 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
-	"path/filepath"
-	"strings"
 
-	"golang.org/x/crypto/ssh"
-
-	"github.com/git-bbkey/git-bbkey/internal/safefile"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
 )
 
@@ -28,14 +24,11 @@ func defaultKeyPath(ctx context.Context, env *Env) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for _, name := range sshkeys.DefaultKeyNames {
-		p := filepath.Join(dir, name)
-		if exists(p) || exists(p+".pub") {
-			return p, nil
-		}
+	p, err := sshkeys.DefaultKey(dir)
+	if errors.Is(err, sshkeys.ErrNoDefaultKey) {
+		return "", failure(err.Error(), "create one: git bbkey generate (or git bbkey setup to do everything)")
 	}
-	return "", failure(fmt.Sprintf("no SSH key in %s", dir),
-		"create one: git bbkey generate (or git bbkey setup to do everything)")
+	return p, err
 }
 
 // findKeys is sshkeys.FindKeyPairs with the next step when the directory
@@ -48,68 +41,43 @@ func findKeys(dir string) ([]sshkeys.Key, error) {
 	return keys, nil
 }
 
-// publicKeyInput is a public key read from a file or stdin.
-type publicKeyInput struct {
-	Source  string
-	Key     ssh.PublicKey
-	Comment string
-}
-
-// Text is the "type base64 comment" line Bitbucket takes.
-func (p *publicKeyInput) Text() string {
-	return strings.TrimSpace(string(sshkeys.MarshalPublicKey(p.Key, p.Comment)))
-}
-
 // readPublicKey reads PUBKEY ("-" is stdin, "" the default key's .pub) and
 // refuses anything that is not one public key, a private key above all.
-func readPublicKey(ctx context.Context, env *Env, arg string) (*publicKeyInput, error) {
-	var data []byte
-	var source string
+func readPublicKey(ctx context.Context, env *Env, arg string) (*sshkeys.PublicKeyInput, error) {
 	switch arg {
 	case "-":
-		source = "standard input"
-		b, err := readAllLimited(env.Stdin, 64<<10)
+		key, err := sshkeys.ReadPublicKeyFrom(env.Stdin, "standard input")
+		return key, explainPublicKey(err)
+	case "":
+		priv, err := defaultKeyPath(ctx, env)
 		if err != nil {
-			return nil, failuref(err)
+			return nil, err
 		}
-		data = b
-	default:
-		path := arg
-		if path == "" {
-			priv, err := defaultKeyPath(ctx, env)
-			if err != nil {
-				return nil, err
-			}
-			path = priv + ".pub"
-		} else {
-			path = env.absPath(path)
+		key, err := sshkeys.ReadPublicKey(priv + ".pub")
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, failure(fmt.Sprintf("public key %s.pub is missing", priv),
+				fmt.Sprintf("recreate it from the private key: ssh-keygen -y -f %s > %s.pub", priv, priv))
 		}
-		source = path
-		b, err := safefile.ReadSmall(path, safefile.MaxSmallFile)
-		if err != nil {
-			if os.IsNotExist(err) && arg == "" {
-				return nil, failure(fmt.Sprintf("public key %s is missing", path),
-					fmt.Sprintf("recreate it from the private key: ssh-keygen -y -f %s > %s", strings.TrimSuffix(path, ".pub"), path))
-			}
-			msg := fmt.Sprintf("cannot read %s: %v", path, unwrapPathError(err))
-			var tooLarge *safefile.TooLargeError
-			if errors.Is(err, safefile.ErrNotRegular) || errors.As(err, &tooLarge) {
-				msg = err.Error()
-			}
-			return nil, failure(msg, "give the path of a public key file, e.g. ~/.ssh/id_ed25519.pub (see git bbkey list)")
-		}
-		data = b
+		return key, explainPublicKey(err)
 	}
-	pub, comment, err := sshkeys.ParsePublicKeyLine(data)
-	if err != nil {
-		if errors.Is(err, sshkeys.ErrPrivateKey) {
-			return nil, failure(fmt.Sprintf("%s is a private key; only the public key is ever sent", source),
-				"give the .pub file instead, for example: git bbkey add ~/.ssh/id_ed25519.pub")
-		}
-		return nil, failure(fmt.Sprintf("%s is not an SSH public key: %v", source, err),
-			"give a .pub file with one line: type base64 comment")
+	key, err := sshkeys.ReadPublicKey(env.absPath(arg))
+	return key, explainPublicKey(err)
+}
+
+// explainPublicKey gives a public key that cannot be used its next step.
+func explainPublicKey(err error) error {
+	var readErr *sshkeys.PublicKeyReadError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sshkeys.ErrPrivateKey):
+		return failure(err.Error(), "give the .pub file instead, for example: git bbkey add ~/.ssh/id_ed25519.pub")
+	case errors.As(err, new(*sshkeys.NotPublicKeyError)):
+		return failure(err.Error(), "give a .pub file with one line: type base64 comment")
+	case errors.As(err, &readErr):
+		return failure(err.Error(), "give the path of a public key file, e.g. ~/.ssh/id_ed25519.pub (see git bbkey list)")
 	}
-	return &publicKeyInput{Source: source, Key: pub, Comment: comment}, nil
+	return failuref(err)
 }
 
 func exists(path string) bool {

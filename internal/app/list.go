@@ -242,21 +242,11 @@ func registeredKeys(ctx context.Context, env *Env, server string, local []sshkey
 	}
 	var only []sshkeys.Key
 	notes := map[string][]string{}
-	for _, k := range others {
-		fp := register.Fingerprint(k)
-		_, seen := notes[fp]
-		notes[fp] = append(notes[fp], fmt.Sprintf("registered on Bitbucket (id %d) but not found in ~/.ssh: remove it with git bbkey remove %d if it is no longer used", k.ID, k.ID))
-		if seen {
-			continue // one row per key, with every id it is registered under
+	for _, k := range register.ServerOnly(others) {
+		only = append(only, k.Key)
+		for _, id := range k.IDs {
+			notes[k.Key.Fingerprint] = append(notes[k.Key.Fingerprint], fmt.Sprintf("registered on Bitbucket (id %d) but not found in ~/.ssh: remove it with git bbkey remove %d if it is no longer used", id, id))
 		}
-		sk := sshkeys.Key{Fingerprint: fp, Comment: k.Label, Problems: []sshkeys.Problem{}}
-		if pub, comment, err := sshkeys.ParsePublicKeyLine([]byte(k.Text)); err == nil {
-			sk.Type, sk.Bits, sk.PublicKey = pub.Type(), sshkeys.Bits(pub), pub
-			if sk.Comment == "" {
-				sk.Comment = comment
-			}
-		}
-		only = append(only, sk)
 	}
 	return registered, only, notes, nil
 }

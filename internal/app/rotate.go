@@ -13,6 +13,7 @@ import (
 	"github.com/git-bbkey/git-bbkey/internal/register"
 	"github.com/git-bbkey/git-bbkey/internal/rotate"
 	"github.com/git-bbkey/git-bbkey/internal/setup"
+	"github.com/git-bbkey/git-bbkey/internal/sshagent"
 	"github.com/git-bbkey/git-bbkey/internal/termtext"
 )
 
@@ -81,8 +82,8 @@ func rotateSetup(ctx context.Context, env *Env, opts rotateOptions) (rotate.Opti
 	o := rotate.Options{Yes: opts.Yes, Server: opts.Server, KeyType: opts.Type, NoPassphrase: opts.NoPassphrase,
 		PassphraseFile: opts.PassphraseFile}
 	d := rotate.Deps{Sessions: env.bitbucket(), Repo: env.gitRepo(), Verify: verifyForSetup(env, opts.Timeout),
-		Agent: setup.SystemAgent(env.Getenv), Step: rotateStep(env, opts.JSON), Progress: showProgress(env),
-		Keygen: workflowKeygenHooks(env), Checkpoint: func(step string) { crashPoint(env, step) }, Now: env.Now, Random: env.Random}
+		Agent: sshagent.System(env.Getenv), Step: rotateStep(env, opts.JSON), Progress: showProgress(env),
+		Keygen: keygenHooks(env), Checkpoint: func(step string) { crashPoint(env, step) }, Now: env.Now, Random: env.Random}
 	if env.Prompter.CanPrompt() {
 		d.Ask = rotateAsker{setupAsker{env}}
 	}

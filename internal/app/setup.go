@@ -11,6 +11,7 @@ import (
 	"github.com/git-bbkey/git-bbkey/internal/keygen"
 	"github.com/git-bbkey/git-bbkey/internal/prompt"
 	"github.com/git-bbkey/git-bbkey/internal/setup"
+	"github.com/git-bbkey/git-bbkey/internal/sshagent"
 	"github.com/git-bbkey/git-bbkey/internal/sshconfig"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
 	"github.com/git-bbkey/git-bbkey/internal/termtext"
@@ -137,9 +138,9 @@ func setupDeps(env *Env, opts setupOptions) (setup.Deps, error) {
 		Repo:     env.gitRepo(),
 		Git:      setup.Git{Path: env.Git, Dir: env.Dir, Env: env.Environ()},
 		Verify:   verifyForSetup(env, opts.Timeout),
-		Agent:    setup.SystemAgent(env.Getenv),
+		Agent:    sshagent.System(env.Getenv),
 		Progress: showProgress(env),
-		Keygen:   workflowKeygenHooks(env),
+		Keygen:   keygenHooks(env),
 		Now:      env.Now,
 		Random:   env.Random,
 	}
@@ -184,22 +185,6 @@ func showProgress(env *Env) func(setup.Progress) {
 		case setup.AddingToAgent:
 			env.statusLine().Show("adding the key to the ssh-agent…")
 		}
-	}
-}
-
-// workflowKeygenHooks show a slow RSA generation on the status line, say what an
-// interrupted run left and was finished, and let the tests crash a run.
-func workflowKeygenHooks(env *Env) keygen.Hooks {
-	return keygen.Hooks{
-		Generating: func(keyType string, bits int) func() {
-			if keyType != "rsa" {
-				return func() {} // made in no time
-			}
-			env.statusLine().Show("generating a %d-bit RSA key (this can take a few seconds)", bits)
-			return env.statusLine().Clear
-		},
-		Recovered:  func(r keygen.Recovery) { showRecovered(env, r) },
-		Checkpoint: func(step string) { crashPoint(env, "generate:"+step) },
 	}
 }
 

@@ -60,7 +60,7 @@ func workflowKeyJSON(k *setup.Key, backupDir string) *generatedKey {
 		return nil
 	}
 	return &generatedKey{PrivateKeyPath: k.PrivateKeyPath, PublicKeyPath: k.PublicKeyPath, Type: k.Type, Bits: k.Bits,
-		Fingerprint: k.Fingerprint, Comment: k.Comment, Encrypted: k.Encrypted, BackupDir: optional(backupDir), publicKey: k.Public}
+		Fingerprint: k.Fingerprint, Comment: k.Comment, Encrypted: k.Encrypted, BackupDir: optional(backupDir)}
 }
 
 // verifyReport is the verify result an Outcome carries, to print as verify does.

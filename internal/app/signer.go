@@ -3,13 +3,10 @@ package app
 import (
 	"context"
 	"errors"
-	"net"
-	"runtime"
-	"time"
 
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/agent"
 
+	"github.com/git-bbkey/git-bbkey/internal/sshagent"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
 )
 
@@ -58,37 +55,20 @@ func checkLoadable(path string) error {
 	return nil
 }
 
-// lazyAgent connects to the ssh-agent only when a key needs it.
+// lazyAgent is the run's ssh-agent (connected when a key first needs it).
 type lazyAgent struct{ env *Env }
 
-func (a lazyAgent) Signers() ([]ssh.Signer, error) {
-	ag := agentClient(a.env)
-	if ag == nil {
-		return nil, nil
+func (a lazyAgent) Signers() ([]ssh.Signer, error) { return a.env.sshAgent().Signers() }
+
+// sshAgent is the run's agent, shared by copies of the Env and closed when
+// Main ends; outside Main, one for the call.
+func (e *Env) sshAgent() *sshagent.Lazy {
+	if e.agent == nil {
+		return sshagent.NewLazy(sshagent.System(e.Getenv))
 	}
-	return ag.Signers()
+	return e.agent
 }
 
 func readPub(path string) (ssh.PublicKey, string, error) {
 	return sshkeys.ReadPublicKeyFile(path)
-}
-
-// agentSigner returns the running ssh-agent's signer for exactly pub, or nil.
-func agentSigner(env *Env, pub ssh.PublicKey) ssh.Signer {
-	return sshkeys.AgentSigner(lazyAgent{env}, pub)
-}
-
-// agentClient connects to $SSH_AUTH_SOCK; nil when there is no agent.
-func agentClient(env *Env) agent.ExtendedAgent {
-	sock := env.Getenv("SSH_AUTH_SOCK")
-	if sock == "" || runtime.GOOS == "windows" {
-		return nil
-	}
-	conn, err := net.DialTimeout("unix", sock, 2*time.Second)
-	if err != nil {
-		return nil
-	}
-	// The agent signs during the whole run; a hung agent must still not hang us.
-	conn.SetDeadline(time.Now().Add(2 * time.Minute))
-	return agent.NewClient(conn)
 }

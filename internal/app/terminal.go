@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/git-bbkey/git-bbkey/internal/prompt"
+	"github.com/git-bbkey/git-bbkey/internal/sshagent"
 	"github.com/git-bbkey/git-bbkey/internal/termui"
 )
 
@@ -42,6 +43,7 @@ func (e *Env) forRun(ctx context.Context, stop context.CancelCauseFunc) *Env {
 	ui.colorMode = func() (termui.Mode, termui.Mode, termui.Mode) { return readColorModes(e) }
 	ui.status = termui.NewStatus(e.Stderr, termui.ShowStatus(ui.stderrTTY, getenv), terminalWidth(e.Stderr))
 	run.ui = ui
+	run.agent = sshagent.NewLazy(sshagent.System(getenv))
 	context.AfterFunc(ctx, ui.status.Disable) // erased at once, never drawn again
 	run.Stderr = &untilDone{ctx: ctx, w: ui.status.Writer(e.Stderr)}
 	stdout := e.Stdout

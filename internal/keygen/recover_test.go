@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/git-bbkey/git-bbkey/internal/safefile"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
 )
 
@@ -159,4 +161,38 @@ func TestRecoverRefusesAJournalThatDoesNotFit(t *testing.T) {
 	if keygenFP(t, first.PrivateKeyPath) != oldFP {
 		t.Fatal("the old private key was touched")
 	}
+}
+
+// LockAndRecover holds the directory's lock and, before it returns,
+// finishes what a killed replacement left.
+func TestLockAndRecover(t *testing.T) {
+	sshDir := newSSHDir(t)
+	if _, err := plan(t, Options{SSHDir: sshDir, NoPassphrase: true}).Execute(context.Background(), Exec{}); err != nil {
+		t.Fatal(err)
+	}
+	if !executeUntilKilled(t, plan(t, Options{SSHDir: sshDir, NoPassphrase: true, Force: true}), "moved-private") {
+		t.Fatal("step moved-private never reached")
+	}
+	var rec Recovery
+	unlock, err := LockAndRecover(context.Background(), sshDir, 0, Hooks{Recovered: func(r Recovery) { rec = r }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Finished == "" {
+		t.Errorf("the half-done replacement was not finished: %+v", rec)
+	}
+	checkPair(t, filepath.Join(sshDir, "id_ed25519"))
+	assertClean(t, sshDir)
+
+	// Held: another run waits, then gives up.
+	_, err = LockAndRecover(context.Background(), sshDir, 50*time.Millisecond, Hooks{})
+	if !errors.Is(err, safefile.ErrLocked) {
+		t.Fatalf("a second LockAndRecover while held: %v", err)
+	}
+	unlock()
+	unlock, err = LockAndRecover(context.Background(), sshDir, 0, Hooks{})
+	if err != nil {
+		t.Fatalf("after unlock: %v", err)
+	}
+	unlock()
 }

@@ -33,6 +33,26 @@ func Lock(ctx context.Context, dir string, wait time.Duration) (unlock func(), e
 	return safefile.Lock(ctx, filepath.Join(dir, LockName))
 }
 
+// LockAndRecover takes the lock of the key directory dir, which exists,
+// waiting up to wait (0: DefaultLockWait) for another run, and then
+// finishes or cleans up what an interrupted run left there (Recover), so
+// that the caller looks only at whole keys. setup, rotate and backup hold
+// it for their whole run. Call unlock when done.
+func LockAndRecover(ctx context.Context, dir string, wait time.Duration, hooks Hooks) (unlock func(), err error) {
+	if wait == 0 {
+		wait = DefaultLockWait
+	}
+	unlock, err = Lock(ctx, dir, wait)
+	if err != nil {
+		return nil, err
+	}
+	if err := Recover(dir, hooks); err != nil {
+		unlock()
+		return nil, err
+	}
+	return unlock, nil
+}
+
 // Exec is what Execute needs from outside.
 type Exec struct {
 	Random io.Reader        // entropy; nil for crypto/rand

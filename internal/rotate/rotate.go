@@ -26,6 +26,7 @@ import (
 	"github.com/git-bbkey/git-bbkey/internal/keygen"
 	"github.com/git-bbkey/git-bbkey/internal/register"
 	"github.com/git-bbkey/git-bbkey/internal/setup"
+	"github.com/git-bbkey/git-bbkey/internal/sshagent"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
 )
 
@@ -57,7 +58,7 @@ type Deps struct {
 	Sessions *bbsession.Sessions
 	Repo     *gitremote.Repo
 	Verify   setup.Verify
-	Agent    setup.AgentDialer
+	Agent    sshagent.Dialer
 	Ask      Asker // nil: nobody can be asked
 	// Step tells each step as it is done; may be nil.
 	Step     func(Step)
@@ -165,7 +166,7 @@ func Run(ctx context.Context, o Options, d Deps) (*Result, error) {
 	if _, err := os.Stat(w.dir); err != nil {
 		return w.r, &NotAPairError{Path: o.KeyPath}
 	}
-	unlock, err := setup.LockKeyDir(ctx, w.dir, d.LockWait, d.Keygen)
+	unlock, err := keygen.LockAndRecover(ctx, w.dir, d.LockWait, d.Keygen)
 	if err != nil {
 		return w.r, err
 	}
@@ -210,7 +211,7 @@ func (w *run) rotate(ctx context.Context, s *bbsession.Session) error {
 
 	// 1. The new key beside the old one (or the one an interrupted run
 	// left), unlocked before anything is registered.
-	agent := setup.NewAgent(w.d.Agent)
+	agent := sshagent.NewLazy(w.d.Agent)
 	defer agent.Close()
 	newKey, unlocked, err := w.newKey(ctx, tmpPath, oldComment, oldPub.Type())
 	if err != nil {

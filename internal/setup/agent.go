@@ -3,25 +3,13 @@ package setup
 import (
 	"context"
 	"errors"
-	"io"
-	"sync"
 	"time"
 
-	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/git-bbkey/git-bbkey/internal/sshagent"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
 )
-
-// AgentDialer connects to the user's ssh-agent (sshagent.Dial: the Unix
-// socket of SSH_AUTH_SOCK, or Windows' named pipe). Close the Closer.
-type AgentDialer func() (agent.ExtendedAgent, io.Closer, error)
-
-// SystemAgent dials the agent that getenv's environment names.
-func SystemAgent(getenv func(string) string) AgentDialer {
-	return func() (agent.ExtendedAgent, io.Closer, error) { return sshagent.Dial(getenv) }
-}
 
 // Passphrases asks a person for passphrases; a nil Passphrases means
 // nobody can be asked. Errors (an interrupt) end the step as they are.
@@ -33,48 +21,6 @@ type Passphrases interface {
 	Passphrase(ctx context.Context, question string) ([]byte, error)
 	// Say tells the person something between questions.
 	Say(text string)
-}
-
-// Agent is the run's ssh-agent, connected on first use and kept until
-// Close: a key the agent unlocked signs through that connection.
-type Agent struct {
-	dial AgentDialer
-
-	once   sync.Once
-	ag     agent.ExtendedAgent
-	closer io.Closer
-	err    error
-}
-
-// NewAgent returns the agent reached through dial (nil: none).
-func NewAgent(dial AgentDialer) *Agent { return &Agent{dial: dial} }
-
-func (a *Agent) get() (agent.ExtendedAgent, error) {
-	a.once.Do(func() {
-		if a.dial == nil {
-			a.err = sshagent.ErrNoAgent
-			return
-		}
-		a.ag, a.closer, a.err = a.dial()
-	})
-	return a.ag, a.err
-}
-
-// Signers are the agent's keys; none when there is no agent (an agent is
-// only ever a way to unlock a key, never a reason to fail).
-func (a *Agent) Signers() ([]ssh.Signer, error) {
-	ag, err := a.get()
-	if err != nil {
-		return nil, nil
-	}
-	return ag.Signers()
-}
-
-// Close ends the connection, if one was made.
-func (a *Agent) Close() {
-	if a.closer != nil {
-		a.closer.Close()
-	}
 }
 
 // UnlockKey opens the private key at path to sign with it: with the
@@ -92,7 +38,7 @@ func UnlockKey(ctx context.Context, path string, pass []byte, passFile string, a
 // addToAgent is step 7: the key into the running ssh-agent, unless it
 // holds it already.
 func (w *run) addToAgent(ctx context.Context, key *Key, unlocked *sshkeys.Unlocked) error {
-	ag, err := w.agent.get()
+	ag, err := w.agent.Get()
 	if err != nil {
 		var dial *sshagent.DialError
 		if errors.As(err, &dial) && !errors.Is(err, sshagent.ErrNoAgent) {

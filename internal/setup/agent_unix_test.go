@@ -12,6 +12,7 @@ import (
 	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/git-bbkey/git-bbkey/internal/setup"
+	"github.com/git-bbkey/git-bbkey/internal/sshagent"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
 )
 
@@ -36,7 +37,7 @@ func TestAgentThroughSSHAuthSock(t *testing.T) {
 	}()
 	w := newWorld(t)
 	d := w.deps(nil)
-	d.Agent = setup.SystemAgent(func(k string) string {
+	d.Agent = sshagent.System(func(k string) string {
 		if k == "SSH_AUTH_SOCK" {
 			return sock
 		}

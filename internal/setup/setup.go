@@ -24,6 +24,7 @@ import (
 	"github.com/git-bbkey/git-bbkey/internal/keygen"
 	"github.com/git-bbkey/git-bbkey/internal/register"
 	"github.com/git-bbkey/git-bbkey/internal/safefile"
+	"github.com/git-bbkey/git-bbkey/internal/sshagent"
 	"github.com/git-bbkey/git-bbkey/internal/sshconfig"
 )
 
@@ -68,7 +69,7 @@ type Deps struct {
 	Repo     *gitremote.Repo // the repository in the working directory (nil: none)
 	Git      GitWriter
 	Verify   Verify
-	Agent    AgentDialer
+	Agent    sshagent.Dialer
 	Ask      Asker // nil: nobody can be asked (no terminal)
 	// Progress shows a slow step as it starts (a status line); may be nil.
 	Progress func(Progress)
@@ -204,7 +205,7 @@ type run struct {
 	o     Options
 	d     Deps
 	r     *Result
-	agent *Agent
+	agent *sshagent.Lazy
 }
 
 func (w *run) progress(a Activity, where string) {
@@ -217,7 +218,7 @@ func (w *run) progress(a Activity, where string) {
 // done so far (for a report of what happened).
 func Run(ctx context.Context, o Options, d Deps) (*Result, error) {
 	r := &Result{Email: o.Email}
-	w := &run{o: o, d: d, r: r, agent: NewAgent(d.Agent)}
+	w := &run{o: o, d: d, r: r, agent: sshagent.NewLazy(d.Agent)}
 	defer w.agent.Close()
 	if o.NoPassphrase && o.Passphrase != nil {
 		return r, keygen.ErrPassphraseConflict
@@ -241,7 +242,7 @@ func Run(ctx context.Context, o Options, d Deps) (*Result, error) {
 	if _, err := safefile.MkdirPrivate(d.SSHDir); err != nil {
 		return r, err
 	}
-	unlock, err := LockKeyDir(ctx, d.SSHDir, d.LockWait, d.Keygen)
+	unlock, err := keygen.LockAndRecover(ctx, d.SSHDir, d.LockWait, d.Keygen)
 	if err != nil {
 		return r, err
 	}
@@ -311,25 +312,6 @@ func askOrNil(a Asker) Passphrases {
 		return nil
 	}
 	return a
-}
-
-// LockKeyDir takes the lock of the key directory dir (which exists),
-// waiting up to wait for another run, and finishes or cleans up what an
-// interrupted run left there (keygen.Recover) before the caller looks at
-// any key.
-func LockKeyDir(ctx context.Context, dir string, wait time.Duration, hooks keygen.Hooks) (unlock func(), err error) {
-	if wait == 0 {
-		wait = keygen.DefaultLockWait
-	}
-	unlock, err = keygen.Lock(ctx, dir, wait)
-	if err != nil {
-		return nil, err
-	}
-	if err := keygen.Recover(dir, hooks); err != nil {
-		unlock()
-		return nil, err
-	}
-	return unlock, nil
 }
 
 func (w *run) checkRemote(ctx context.Context) error {

@@ -1,4 +1,4 @@
-package app
+package clidocs
 
 import (
 	"errors"
@@ -89,32 +89,30 @@ Credentials go only over https, except to loopback addresses.
 // and < mean what they say.
 var mdText = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`, "]", `\]`, "<", `\<`).Replace
 
-// ManPage renders git-bbkey(1) from the command tree, with the EXAMPLES
-// taken from README.md's "Use" section.
-func ManPage(readme string) (string, error) {
+// ManPage renders git-bbkey(1) from p, with the EXAMPLES taken from the
+// "Use" section of readme (README.md's text).
+func ManPage(p Program, readme string) (string, error) {
 	examples, err := readmeSection(readme, "Use")
 	if err != nil {
 		return "", err
 	}
-	a := docApp()
-	infos := commandInfos()
 	var b strings.Builder
-	b.WriteString("% git-bbkey 1\n\n# NAME\n\ngit-bbkey - " + mdText(a.Usage) + "\n\n# SYNOPSIS\n\n```\n")
-	for _, c := range infos {
-		b.WriteString(c.usageText + "\n")
+	b.WriteString("% git-bbkey 1\n\n# NAME\n\ngit-bbkey - " + mdText(p.Usage) + "\n\n# SYNOPSIS\n\n```\n")
+	for _, c := range p.Commands {
+		b.WriteString(c.UsageText + "\n")
 	}
 	b.WriteString("git bbkey --version\n```\n\n# DESCRIPTION\n\n")
-	for _, p := range strings.Split(a.Description, "\n\n") {
-		b.WriteString(mdText(p) + "\n\n")
+	for _, para := range strings.Split(p.Description, "\n\n") {
+		b.WriteString(mdText(para) + "\n\n")
 	}
 	b.WriteString("On PATH, git runs git-bbkey as **git bbkey**; **git bbkey --help** opens this page.\n\n# COMMANDS\n\n")
-	for _, c := range infos {
-		fmt.Fprintf(&b, "## %s\n\n%s.\n\n```\n%s\n```\n\n", c.name, mdText(upperFirst(c.usage)), c.usageText)
-		if c.description != "" {
-			b.WriteString(mdText(c.description) + "\n\n")
+	for _, c := range p.Commands {
+		fmt.Fprintf(&b, "## %s\n\n%s.\n\n```\n%s\n```\n\n", c.Name, mdText(upperFirst(c.Usage)), c.UsageText)
+		if c.Description != "" {
+			b.WriteString(mdText(c.Description) + "\n\n")
 		}
-		for _, f := range c.flags {
-			if !f.help {
+		for _, f := range c.Flags {
+			if !f.Help {
 				b.WriteString(manFlag(f))
 			}
 		}
@@ -127,18 +125,18 @@ func ManPage(readme string) (string, error) {
 
 // manFlag is one option of a command, as git's pages show them: the
 // names, the value's name, then what it does and its default.
-func manFlag(f flagInfo) string {
+func manFlag(f Flag) string {
 	var names []string
-	for _, n := range f.names {
+	for _, n := range f.Names {
 		name := "**" + n + "**"
-		if f.placeholder != "" {
-			name += " *" + mdText(f.placeholder) + "*"
+		if f.Placeholder != "" {
+			name += " *" + mdText(f.Placeholder) + "*"
 		}
 		names = append(names, name)
 	}
-	usage := mdText(f.usage)
-	if f.defaultText != "" {
-		usage += " (default: " + mdText(f.defaultText) + ")"
+	usage := mdText(f.Usage)
+	if f.Default != "" {
+		usage += " (default: " + mdText(f.Default) + ")"
 	}
 	return strings.Join(names, ", ") + "\n: " + usage + "\n\n"
 }

@@ -1,4 +1,4 @@
-package app
+package clidocs
 
 import (
 	"os"
@@ -21,7 +21,7 @@ import (
 // next one.
 
 // completionFixture is a repository with two remotes, a directory of key
-// files to complete in, the generated completion files, and a git-bbkey on
+// files to complete in, the completion files of testProgram, and a git-bbkey on
 // PATH that answers `__complete remove-ids` as a server with keys 12 and 34
 // would.
 type completionFixture struct {
@@ -45,9 +45,10 @@ func newCompletionFixture(t *testing.T) *completionFixture {
 		}
 	}
 	write("bin/git-bbkey", "#!/bin/sh\n[ \"$1 $2\" = \"__complete remove-ids\" ] || exit 2\nprintf '12\\tlaptop\\n34\\tci: build\\n'\n", 0o755)
-	write("completions/git-bbkey", BashCompletion(), 0o644)
-	write("completions/_git-bbkey", ZshCompletion(), 0o644)
-	write("completions/git-bbkey.fish", FishCompletion(), 0o644)
+	prog := testProgram()
+	write("completions/git-bbkey", Bash(prog), 0o644)
+	write("completions/_git-bbkey", Zsh(prog), 0o644)
+	write("completions/git-bbkey.fish", Fish(prog), 0o644)
 	for _, k := range []string{"id_ed25519", "id_ed25519.pub", "ci.pub"} {
 		write("repo/keys/"+k, "", 0o600)
 	}
