@@ -77,7 +77,10 @@ func newLab(t *testing.T) *lab {
 		{"Host hop2", "  HostName 127.0.0.1", "  Port " + port(l.b2), "  User " + user, "  ProxyJump hop1"},
 		{"Host hop1", "  HostName 127.0.0.1", "  Port " + port(l.b1), "  User " + user},
 		block("Host pcmd", "  ProxyCommand ssh -F "+filepath.Join(l.dir, "ssh_config")+" -W %h:%p -p "+port(l.b1)+" %r@127.0.0.1"),
-		block("Host pcmd-bash", "  ProxyCommand bash -c 'exec 3<>/dev/tcp/%h/%p; cat <&3 & exec cat >&3'"),
+		// The reader in the background ends with the writer: ssh hangs up
+		// the command, never its children, and a reader left behind would
+		// hold the connection (and the oracle's stderr) open.
+		block("Host pcmd-bash", "  ProxyCommand bash -c 'exec 3<>/dev/tcp/%h/%p; cat <&3 & trap \"kill $! 2>/dev/null\" EXIT HUP TERM; cat >&3'"),
 		block("Host aliased", "  HostKeyAlias bbalias"),
 		block("Host silent", "  ProxyCommand sh -c 'echo $$ > "+l.pidDir+"/silent; exec sleep 30'"),
 		block("Host failing", "  ProxyCommand sh -c 'echo proxy says no >&2; exit 3'"),
@@ -197,6 +200,7 @@ func (l *lab) oracle(t *testing.T, env []string, sshCommand string, dest []strin
 	defer cancel()
 	cmd := exec.CommandContext(ctx, git, "ls-remote", url)
 	cmd.Env = env
+	cmd.WaitDelay = 5 * time.Second // a proxy's child holding the pipes must not hang the test
 	out, err := cmd.CombinedOutput()
 	if err == nil && !strings.Contains(string(out), "refs/heads/main") {
 		t.Fatalf("git ls-remote %s: no refs:\n%s", url, out)
@@ -204,6 +208,7 @@ func (l *lab) oracle(t *testing.T, env []string, sshCommand string, dest []strin
 	lsRemote = err
 	sshCmd := exec.CommandContext(ctx, "sh", append([]string{"-c", sshCommand + ` "$@"`, "ssh"}, append(dest, "whoami")...)...)
 	sshCmd.Env = env
+	sshCmd.WaitDelay = 5 * time.Second
 	who, _ := sshCmd.Output()
 	return strings.TrimSpace(string(who)), lsRemote
 }
