@@ -135,7 +135,7 @@ func (e *Env) verifyDeps(passphraseFile string) verify.Deps {
 		Home:     home,
 		Env:      e.Environ(),
 		Dir:      e.Dir,
-		Agent:    lazyAgent{e},
+		Agent:    e.sshAgent(),
 		Getenv:   e.Getenv,
 		Config:   e.config(),
 		Unlock: func(ctx context.Context, path string) (*sshkeys.Unlocked, error) {
