@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 
 	"github.com/git-bbkey/git-bbkey/internal/sshagent"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
@@ -30,17 +29,6 @@ func unlockKey(ctx context.Context, env *Env, path, passphraseFile string) (*ssh
 		return nil, explain(err)
 	}
 	return u, nil
-}
-
-// checkLoadable is sshkeys.CheckLoadable's verdict as an explained error
-// ("OpenSSH will not load this file: …"); nil when OpenSSH would load the
-// file, and for a file that cannot be read (unlockKey says why).
-func checkLoadable(path string) error {
-	var notLoadable *sshkeys.NotLoadableError
-	if err := sshkeys.CheckLoadable(path); errors.As(err, &notLoadable) {
-		return explain(err)
-	}
-	return nil
 }
 
 // sshAgent is the run's agent, shared by copies of the Env and closed when

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -163,11 +162,4 @@ func (e *Env) verifyDeps(passphraseFile string) verify.Deps {
 // knownHostsName is the name known_hosts has for host:port.
 func knownHostsName(host string, port int) string {
 	return sshverify.HostRef{Host: host, Port: port}.Name()
-}
-
-func systemKnownHosts() []string {
-	if os.PathSeparator == '\\' {
-		return nil
-	}
-	return []string{"/etc/ssh/ssh_known_hosts"}
 }
