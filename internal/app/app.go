@@ -40,7 +40,7 @@ func Main(ctx context.Context, args []string, env *Env) int {
 	if err != nil && wantsJSON(args) && run.Stdout.(*untilDone).written.Load() == 0 {
 		writeJSONFailure(env.Stdout, err)
 	}
-	return reportIn(env.Stderr, err, run.ui.stderrPalettes())
+	return reportIn(env.Stderr, err, run.ui.stderrPalettes)
 }
 
 // wantsJSON tells whether the command line (flags first, as reorderArgs

@@ -54,29 +54,36 @@ func failuref(err error, hints ...string) *Error {
 }
 
 // report prints err git-style and returns the exit code.
-func report(w io.Writer, err error) int { return reportIn(w, err, errorColors{}) }
+func report(w io.Writer, err error) int {
+	return reportIn(w, err, func() errorColors { return errorColors{} })
+}
 
 // errorColors paint the error: and hint: lines.
 type errorColors struct{ err, hint termui.Palette }
 
-// reportIn is report with colours. An interrupt (Ctrl-C at a prompt, a
+// reportIn is report with colours, asked for only when there is a line to
+// paint (reading them costs a git process). An interrupt (Ctrl-C at a prompt, a
 // signal, the terminal closed) and a Ctrl-D at a prompt are one line and
 // exit 130, whatever error they caused on their way up.
-func reportIn(w io.Writer, err error, c errorColors) int {
+func reportIn(w io.Writer, err error, colors func() errorColors) int {
 	if err == nil {
 		return exitOK
 	}
 	switch {
 	case errors.Is(err, prompt.ErrCancelled):
-		fmt.Fprintln(w, c.err.ErrorLine("cancelled"))
+		fmt.Fprintln(w, colors().err.ErrorLine("cancelled"))
 		return exitInterrupted
 	case errors.Is(err, prompt.ErrInterrupted), errors.Is(err, context.Canceled):
-		fmt.Fprintln(w, c.err.ErrorLine("interrupted"))
+		fmt.Fprintln(w, colors().err.ErrorLine("interrupted"))
 		return exitInterrupted
 	}
 	// Messages carry text from outside (a server's words, file names,
 	// URLs): escaped here, so that nothing reaches the terminal raw.
 	e := explain(err)
+	if e.Msg == "" && len(e.Hints) == 0 {
+		return e.Code // the command has said what failed
+	}
+	c := colors()
 	if e.Msg != "" {
 		fmt.Fprintln(w, c.err.ErrorLine(termtext.Line(lowerFirst(strings.TrimSuffix(e.Msg, ".")))))
 	}

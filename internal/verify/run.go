@@ -11,6 +11,7 @@ import (
 
 	"github.com/git-bbkey/git-bbkey/internal/gitremote"
 	"github.com/git-bbkey/git-bbkey/internal/openssh"
+	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
 	"github.com/git-bbkey/git-bbkey/internal/sshverify"
 )
 
@@ -122,6 +123,15 @@ func Run(ctx context.Context, d Deps, opts Options) ([]Result, error) {
 	// read, and so does ssh -G for the URLs named (see prefetch).
 	go r.openSSH(ctx)
 	go r.prefetch(ctx, opts.Names, opts.DefaultRemote)
+	if opts.Key != "" {
+		// The key given opens meanwhile too, unless that may ask a person
+		// for its passphrase: that waits until the targets are known.
+		go func() {
+			if enc, err := sshkeys.IsEncrypted(opts.Key); err == nil && !enc {
+				r.keys.get(ctx, opts.Key)
+			}
+		}()
+	}
 	names, err := d.names(ctx, opts)
 	if err != nil {
 		return nil, interrupted(ctx, err)
@@ -214,6 +224,22 @@ func (r *run) check(ctx context.Context, ts []*target) error {
 	if err != nil {
 		return interrupted(ctx, err)
 	}
+	// Targets on one host share its settings: what stops checking them
+	// in-process is asked once per settings and key (it reads files).
+	type limitsKey struct {
+		s   *openssh.Settings
+		key string
+	}
+	limits := map[limitsKey][]openssh.Limit{}
+	limitsOf := func(s *openssh.Settings, key string) []openssh.Limit {
+		k := limitsKey{s, key}
+		l, ok := limits[k]
+		if !ok {
+			l = s.Limits(key)
+			limits[k] = l
+		}
+		return l
+	}
 	var direct []*target
 	var dial []sshverify.Target
 	var wg sync.WaitGroup
@@ -224,7 +250,7 @@ func (r *run) check(ctx context.Context, ts []*target) error {
 			continue
 		}
 		k := r.keys.get(ctx, t.key)
-		if limits := t.settings.Limits(t.key); len(limits) > 0 {
+		if limits := limitsOf(t.settings, t.key); len(limits) > 0 {
 			t.res.Limits = limits
 			run := *runner
 			run.Variant = t.settings.Variant
