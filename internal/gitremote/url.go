@@ -90,7 +90,7 @@ func Parse(raw string) (*URL, error) {
 			return parseHTTPURL(raw, strings.ToLower(scheme))
 		}
 		{
-			return nil, fmt.Errorf("%q is not an ssh or https URL (scheme %q): %w", raw, scheme, ErrNotSSHOrHTTPS)
+			return nil, fmt.Errorf("%q is not an ssh or https URL (scheme %q): %w", Redact(raw), scheme, ErrNotSSHOrHTTPS)
 		}
 	}
 	return parseSCPLike(raw)
@@ -113,7 +113,7 @@ func parseSSHURL(raw, rest string) (*URL, error) {
 	end := bracketEnd(rest)
 	slash := strings.IndexByte(rest[end:], '/')
 	if slash < 0 {
-		return nil, fmt.Errorf("%q has no repository path", raw)
+		return nil, fmt.Errorf("%q has no repository path", Redact(raw))
 	}
 	authority, path := rest[:end+slash], rest[end+slash:]
 	u := &URL{Raw: raw, Scheme: "ssh"}
@@ -132,15 +132,15 @@ func parseSCPLike(raw string) (*URL, error) {
 	colon := strings.IndexByte(raw, ':')
 	slash := strings.IndexByte(raw, '/')
 	if colon < 0 || (slash >= 0 && slash < colon) {
-		return nil, fmt.Errorf("%q is not an ssh or https URL (it looks like a local path): %w", raw, ErrNotSSHOrHTTPS)
+		return nil, fmt.Errorf("%q is not an ssh or https URL (it looks like a local path): %w", Redact(raw), ErrNotSSHOrHTTPS)
 	}
 	if colon == 1 && len(raw) > 2 && isASCIILetter(raw[0]) && (raw[2] == '\\' || raw[2] == '/') {
-		return nil, fmt.Errorf("%q is not an ssh or https URL (it looks like a Windows path): %w", raw, ErrNotSSHOrHTTPS)
+		return nil, fmt.Errorf("%q is not an ssh or https URL (it looks like a Windows path): %w", Redact(raw), ErrNotSSHOrHTTPS)
 	}
 	end := bracketEnd(raw)
 	sep := strings.IndexByte(raw[end:], ':')
 	if sep < 0 {
-		return nil, fmt.Errorf("%q is not an ssh or https URL: %w", raw, ErrNotSSHOrHTTPS)
+		return nil, fmt.Errorf("%q is not an ssh or https URL: %w", Redact(raw), ErrNotSSHOrHTTPS)
 	}
 	authority, path := raw[:end+sep], raw[end+sep+1:]
 	u := &URL{Raw: raw, Scheme: "ssh", SCPLike: true}
@@ -186,18 +186,22 @@ func (u *URL) setAuthority(raw, authority string) error {
 		case after[0] == ':' && isPort(after[1:]):
 			port = after[1:]
 		default:
-			return fmt.Errorf("%q has unexpected text %q after the bracketed host", raw, after)
+			return fmt.Errorf("%q has unexpected text %q after the bracketed host", Redact(raw), after)
 		}
 	} else if strings.ContainsAny(authority, "[]") {
-		return fmt.Errorf("%q has an unbalanced bracket in the host", raw)
+		return fmt.Errorf("%q has an unbalanced bracket in the host", Redact(raw))
 	}
 	if at := strings.LastIndexByte(hostport, '@'); at >= 0 {
 		u.User, hostport = hostport[:at], hostport[at+1:]
 		if u.User == "" {
-			return fmt.Errorf("%q has an empty user name", raw)
+			return fmt.Errorf("%q has an empty user name", Redact(raw))
 		}
 		if strings.ContainsAny(u.User, ":[]/") || hasSpaceOrControl(u.User) {
-			return fmt.Errorf("%q has an invalid user name %q (ssh URLs cannot carry a password)", raw, u.User)
+			user := u.User
+			if i := strings.Index(user, ":"); i >= 0 {
+				user = user[:i+1] + "xxxxx" // a password: never shown
+			}
+			return fmt.Errorf("%q has an invalid user name %q (ssh URLs cannot carry a password)", Redact(raw), user)
 		}
 	}
 	host := hostport
@@ -220,7 +224,7 @@ func (u *URL) setAuthority(raw, authority string) error {
 	if port != "" {
 		n, err := strconv.Atoi(port)
 		if err != nil || n < 1 || n > 65535 {
-			return fmt.Errorf("%q has an invalid port %q", raw, port)
+			return fmt.Errorf("%q has an invalid port %q", Redact(raw), port)
 		}
 		u.Port, u.PortGiven = n, true
 	}
@@ -242,28 +246,28 @@ func isPort(s string) bool {
 
 func checkHost(raw, host string) error {
 	if host == "" {
-		return fmt.Errorf("%q has no host", raw)
+		return fmt.Errorf("%q has no host", Redact(raw))
 	}
 	if host[0] == '-' {
-		return fmt.Errorf("%q has a host name starting with '-' (git blocks it as a strange hostname)", raw)
+		return fmt.Errorf("%q has a host name starting with '-' (git blocks it as a strange hostname)", Redact(raw))
 	}
 	if strings.Contains(host, ":") {
 		addr := host
 		if i := strings.IndexByte(addr, '%'); i >= 0 {
 			if i == len(addr)-1 || hasSpaceOrControl(addr[i:]) || strings.ContainsAny(addr[i+1:], "%[]/@") {
-				return fmt.Errorf("%q has an invalid IPv6 zone in %q", raw, host)
+				return fmt.Errorf("%q has an invalid IPv6 zone in %q", Redact(raw), host)
 			}
 			addr = addr[:i]
 		}
 		if net.ParseIP(addr) == nil {
-			return fmt.Errorf("%q has an invalid host or port %q", raw, host)
+			return fmt.Errorf("%q has an invalid host or port %q", Redact(raw), host)
 		}
 		return nil
 	}
 	for i := 0; i < len(host); i++ {
 		c := host[i]
 		if !(isASCIILetter(c) || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
-			return fmt.Errorf("%q has an invalid host name %q", raw, host)
+			return fmt.Errorf("%q has an invalid host name %q", Redact(raw), host)
 		}
 	}
 	return nil
@@ -276,13 +280,13 @@ func (u *URL) setPath(raw, path string) error {
 		path = path[1:]
 	}
 	if path == "" {
-		return fmt.Errorf("%q has no repository path", raw)
+		return fmt.Errorf("%q has no repository path", Redact(raw))
 	}
 	if path[0] == '-' {
-		return fmt.Errorf("%q has a path starting with '-' (git blocks it as a strange pathname)", raw)
+		return fmt.Errorf("%q has a path starting with '-' (git blocks it as a strange pathname)", Redact(raw))
 	}
 	if hasControl(path) {
-		return fmt.Errorf("%q has control characters in its path", raw)
+		return fmt.Errorf("%q has control characters in its path", Redact(raw))
 	}
 	u.Path = path
 	return nil
@@ -349,7 +353,7 @@ func parseHTTPURL(raw, scheme string) (*URL, error) {
 		u.User = pu.User.Username()
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("%q has no host", u.Raw)
+		return nil, fmt.Errorf("%q has no host", Redact(u.Raw))
 	}
 	u.Port = 443
 	if scheme == "http" {
@@ -358,7 +362,7 @@ func parseHTTPURL(raw, scheme string) (*URL, error) {
 	if p := pu.Port(); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > 65535 {
-			return nil, fmt.Errorf("%q has an invalid port %q", u.Raw, p)
+			return nil, fmt.Errorf("%q has an invalid port %q", Redact(u.Raw), p)
 		}
 		u.Port, u.PortGiven = n, true
 	}

@@ -138,6 +138,24 @@ func TestParseRedactsPassword(t *testing.T) {
 	if _, err := Parse("https://alice:s3cret@host:99999/x"); err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("error for a bad https URL must exist and not show the password: %v", err)
 	}
+	// Every refusal of a URL that carries a password keeps it hidden.
+	for _, raw := range []string{
+		"ssh://alice:s3cret@example.invalid/p/r.git", // ssh URLs cannot carry one
+		"ssh://alice:s3cret@[::1/p/r.git",
+		"ssh://alice:s3cret@host:port/p/r.git",
+		"ssh://alice:s3cret@/p/r.git",
+		"ssh://alice:s3cret@-host/p/r.git",
+		"ssh://alice:s3cret@host",
+		"ssh://alice:s3cret@host/-p",
+		"ftp://alice:s3cret@host/p/r.git",
+	} {
+		_, err := Parse(raw)
+		if err == nil {
+			t.Errorf("Parse(%q) took it", raw)
+		} else if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("Parse(%q): the error shows the password: %v", raw, err)
+		}
+	}
 }
 
 func TestParseErrors(t *testing.T) {
