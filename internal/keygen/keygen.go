@@ -68,6 +68,17 @@ type Options struct {
 	Confirm func(question string) (bool, error)
 }
 
+// String shows the options without the passphrase.
+func (o Options) String() string {
+	type plain Options // without this method
+	p := plain(o)
+	p.Passphrase = nil
+	return fmt.Sprintf("%+v (passphrase given: %v)", p, o.Passphrase != nil)
+}
+
+// GoString keeps the passphrase out of %#v too.
+func (o Options) GoString() string { return "keygen.Options" + o.String() }
+
 // Plan is everything decided before a key is made: nothing is written
 // until Execute.
 type Plan struct {

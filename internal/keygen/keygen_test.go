@@ -3,6 +3,7 @@ package keygen
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -223,5 +224,18 @@ func assertClean(t *testing.T, dir string) {
 	left, err := sshkeys.FindLeftovers(dir)
 	if err != nil || len(left) != 0 {
 		t.Fatalf("leftovers %v, %v", left, err)
+	}
+}
+
+// Options carry a passphrase: no format shows it.
+func TestOptionsHidePassphrase(t *testing.T) {
+	o := Options{SSHDir: "/home/a/.ssh", Passphrase: []byte("s3cret-pass")}
+	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+		for _, v := range []any{o, &o} {
+			out := fmt.Sprintf(format, v)
+			if strings.Contains(out, "s3cret") || strings.Contains(out, fmt.Sprintf("%x", "s3cret")) || strings.Contains(out, fmt.Sprint([]byte("s3cret"))[1:10]) || !strings.Contains(out, "/home/a/.ssh") {
+				t.Errorf("%s of %T shows too much or too little: %s", format, v, out)
+			}
+		}
 	}
 }

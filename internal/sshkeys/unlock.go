@@ -34,6 +34,15 @@ type UnlockOptions struct {
 	Say func(text string)
 }
 
+// String shows the options without the passphrase.
+func (o UnlockOptions) String() string {
+	return fmt.Sprintf("{PassphraseFile:%s Agent:%v Ask:%v Say:%v} (passphrase given: %v)",
+		o.PassphraseFile, o.Agent != nil, o.Ask != nil, o.Say != nil, o.Passphrase != nil)
+}
+
+// GoString keeps the passphrase out of %#v too.
+func (o UnlockOptions) GoString() string { return "sshkeys.UnlockOptions" + o.String() }
+
 // UnlockMethod says how a key was opened.
 type UnlockMethod int
 

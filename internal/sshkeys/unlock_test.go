@@ -214,3 +214,16 @@ func TestUnlockRefusesSpecialFiles(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+// UnlockOptions carry a passphrase: no format shows it.
+func TestUnlockOptionsHidePassphrase(t *testing.T) {
+	o := UnlockOptions{Passphrase: []byte("s3cret-pass"), PassphraseFile: "/p/file"}
+	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+		for _, v := range []any{o, &o} {
+			out := fmt.Sprintf(format, v)
+			if strings.Contains(out, "s3cret") || strings.Contains(out, fmt.Sprintf("%x", "s3cret")) || strings.Contains(out, fmt.Sprint([]byte("s3cret"))[1:10]) || !strings.Contains(out, "/p/file") {
+				t.Errorf("%s of %T shows too much or too little: %s", format, v, out)
+			}
+		}
+	}
+}
