@@ -57,11 +57,18 @@ func appendLine(path, line string, perm fs.FileMode, present func([]byte) (bool,
 		return false, err
 	}
 	defer func() {
-		f.Close()
 		if created && !appended {
-			// Nothing of ours is in it: leave no empty file behind.
-			os.Remove(path)
+			// Nothing of ours is in it: leave no empty file behind, but
+			// only while it is empty (ssh, say, may have written to it
+			// meanwhile: it takes no lock of ours).
+			st, err := f.Stat()
+			f.Close() // before the remove: Windows removes no open file
+			if err == nil && st.Size() == 0 {
+				os.Remove(path)
+			}
+			return
 		}
+		f.Close()
 	}()
 	st, err := f.Stat()
 	if err != nil {
@@ -98,11 +105,17 @@ func appendLine(path, line string, perm fs.FileMode, present func([]byte) (bool,
 	// One write: on a full disk (or past a file size limit) the kernel may
 	// take part of it and then fail; the file then goes back to where it
 	// was, so no reader ever meets a torn line for longer than that.
-	_, err = f.Write(buf)
+	n, err := f.Write(buf)
 	if err == nil {
 		err = f.Sync()
 	}
 	if err != nil {
+		// Take back our own bytes only: when the file has grown past them
+		// (another program appended meanwhile), cutting it would take
+		// that program's line too.
+		if st, serr := f.Stat(); serr != nil || st.Size() != size+int64(n) {
+			return false, fmt.Errorf("cannot append to %q: %w (and could not remove the partial line: the file changed meanwhile)", path, err)
+		}
 		if terr := f.Truncate(size); terr != nil {
 			return false, fmt.Errorf("cannot append to %q: %w (and could not remove the partial line: %v)", path, err, terr)
 		}

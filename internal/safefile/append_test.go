@@ -79,6 +79,22 @@ func TestAppendLineOncePresent(t *testing.T) {
 	if _, err := os.Stat(fresh); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("empty file left behind: %v", err)
 	}
+
+	// ... but one that another program wrote to meanwhile (ssh takes no
+	// lock of ours) is its file now: it stays, with what it wrote.
+	other := filepath.Join(dir, "other")
+	_, err = AppendLineOnce(context.Background(), other, "x", 0o644, func([]byte) (bool, error) {
+		if err := os.WriteFile(other, []byte("ssh's line\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return false, stop
+	})
+	if !errors.Is(err, stop) {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(other); err != nil || string(got) != "ssh's line\n" {
+		t.Fatalf("another program's line lost: %q, %v", got, err)
+	}
 }
 
 func TestAppendLineRefusesNonRegular(t *testing.T) {
