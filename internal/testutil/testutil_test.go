@@ -1,6 +1,10 @@
 package testutil
 
 import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -12,7 +16,21 @@ import (
 func TestCommandDeadline(t *testing.T) {
 	sh := RequireTool(t, "sh")
 	sleep := RequireTool(t, "sleep")
-	cmd := command(t, 300*time.Millisecond, sh, "-c", `"$0" 20 & "$0" 20`, sleep)
+	pidFile := filepath.Join(t.TempDir(), "orphan.pid")
+	// The orphan is ended when the test is (by its process id).
+	t.Cleanup(func() {
+		b, err := os.ReadFile(pidFile)
+		if err != nil {
+			return
+		}
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+			if p, err := os.FindProcess(pid); err == nil {
+				p.Kill()
+				p.Release()
+			}
+		}
+	})
+	cmd := command(t, 300*time.Millisecond, sh, "-c", `"$0" 20 & echo $! >"$1"; exec "$0" 20`, sleep, pidFile)
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	took := time.Since(start)
