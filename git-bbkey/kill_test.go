@@ -59,7 +59,7 @@ func newKillHome(t *testing.T) *killHome {
 }
 
 func (h *killHome) command(extraEnv []string, args ...string) *exec.Cmd {
-	cmd := exec.Command(h.bin, args...)
+	cmd := testutil.Command(h.t, h.bin, args...)
 	cmd.Env = append(slices.Clone(h.env), extraEnv...)
 	cmd.Dir = h.home
 	return cmd

@@ -38,6 +38,7 @@ func (w *wineRun) run(args ...string) (string, string, int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, w.wine, append([]string{w.exe}, args...)...)
+	cmd.WaitDelay = testutil.CommandWaitDelay // a Wine service left holding the pipes must not hang the test
 	cmd.Env = w.environ
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -58,7 +58,7 @@ func newWorkflowHome(t *testing.T) *workflowHome {
 }
 
 func (h *workflowHome) gitCommand(args ...string) *exec.Cmd {
-	cmd := exec.Command(h.git, args...)
+	cmd := testutil.Command(h.t, h.git, args...)
 	cmd.Env, cmd.Dir = h.env, h.home
 	return cmd
 }

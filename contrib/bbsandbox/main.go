@@ -12,13 +12,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -83,7 +83,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cancel()
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %v\n", err)
-		if strings.Contains(err.Error(), "address already in use") {
+		if errors.Is(err, errAddrInUse) {
 			fmt.Fprintln(stderr, "hint: pick free ports, e.g. --http-port 0 --ssh-port 0")
 		}
 		return 1

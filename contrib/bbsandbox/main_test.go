@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"net"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -44,5 +48,48 @@ func TestUsageErrors(t *testing.T) {
 	}
 	if code := run([]string{"extra"}, &bytes.Buffer{}, &stderr); code != 2 {
 		t.Errorf("argument: exit %d", code)
+	}
+}
+
+// TestPortInUse: a port that is taken is an error with the hint to pick
+// free ports; another failure to start has no such hint.
+func TestPortInUse(t *testing.T) {
+	git := testutil.RequireTool(t, "git")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	taken := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	const hint = "hint: pick free ports"
+	for _, args := range [][]string{{"--ssh-port", taken, "--http-port", "0"}, {"--ssh-port", "0", "--http-port", taken}} {
+		var stderr bytes.Buffer
+		code := run(append(args, "--git", git, "--data", t.TempDir()), &bytes.Buffer{}, &stderr)
+		if code != 1 || !strings.Contains(stderr.String(), hint) {
+			t.Errorf("%v with port %s taken: exit %d, want 1 with %q:\n%s", args, taken, code, hint, stderr.String())
+		}
+	}
+	var stderr bytes.Buffer
+	code := run([]string{"--ssh-port", "0", "--http-port", "0", "--git", filepath.Join(t.TempDir(), "no-git"), "--data", t.TempDir()}, &bytes.Buffer{}, &stderr)
+	if code != 1 || strings.Contains(stderr.String(), hint) {
+		t.Errorf("without git: exit %d, want 1 and no port hint:\n%s", code, stderr.String())
+	}
+}
+
+// TestErrAddrInUse: listening on a port that is taken fails with the
+// error run looks for, on this system (Linux, or Windows under Wine).
+func TestErrAddrInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	again, err := net.Listen("tcp", ln.Addr().String())
+	if err == nil {
+		again.Close()
+		t.Fatalf("a second listener on %s", ln.Addr())
+	}
+	if !errors.Is(err, errAddrInUse) {
+		t.Fatalf("listening on %s, which is taken: %v (%#v); not errAddrInUse", ln.Addr(), err, err)
 	}
 }

@@ -85,6 +85,7 @@ func (c *sshClient) run(key, name string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.WaitDelay = testutil.CommandWaitDelay // git's ssh holding the pipes must not hang the test
 	cmd.Env = c.env(key)
 	cmd.Dir = c.dir
 	var out bytes.Buffer

@@ -3,7 +3,6 @@ package bbsession
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -61,7 +60,7 @@ func (w *world) unsetenv(key string) {
 func (w *world) gitc(args ...string) string {
 	w.t.Helper()
 	w.git = testutil.RequireTool(w.t, "git")
-	cmd := exec.Command(w.git, args...)
+	cmd := testutil.Command(w.t, w.git, args...)
 	cmd.Env, cmd.Dir = w.env, w.home
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -120,7 +119,7 @@ func TestClientCertificates(t *testing.T) {
 	// fails; with it, the sandbox answers (a 404: it serves no git over
 	// https), for git and for us alike.
 	lsRemote := func(w *world) string {
-		cmd := exec.Command(w.git, "ls-remote", s.HTTPCloneURL("PROJ", "demo"))
+		cmd := testutil.Command(t, w.git, "ls-remote", s.HTTPCloneURL("PROJ", "demo"))
 		cmd.Env, cmd.Dir = append(w.env, "GIT_TERMINAL_PROMPT=0"), w.home
 		out, _ := cmd.CombinedOutput()
 		return string(out)

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -153,7 +152,7 @@ func TestProxyAsGitChoosesIt(t *testing.T) {
 			return "both"
 		}
 		base := tc.scheme + "://" + target
-		cmd := exec.Command(w.git, "ls-remote", base+"/scm/proj/demo.git")
+		cmd := testutil.Command(t, w.git, "ls-remote", base+"/scm/proj/demo.git")
 		cmd.Env, cmd.Dir = append(w.env, "GIT_TERMINAL_PROMPT=0"), w.home
 		cmd.Run() //nolint:errcheck // it fails: nothing serves git there; only the route matters
 		gitRoute := route()

@@ -22,7 +22,6 @@ import (
 	"github.com/git-bbkey/git-bbkey/internal/safefile"
 	"github.com/git-bbkey/git-bbkey/internal/sshagent"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
-	"github.com/git-bbkey/git-bbkey/internal/sshverify"
 	"github.com/git-bbkey/git-bbkey/internal/testutil"
 )
 
@@ -166,7 +165,7 @@ func TestGatherAsksWhatMatters(t *testing.T) {
 	workPub := writeKey(t, work)
 	hostKey := newKey(t)
 	kh := filepath.Join(dir, "known_hosts")
-	line := sshverify.KnownHostLine("bb.example.com", 7999, hostKey)
+	line := "[bb.example.com]:7999 " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(hostKey))) // as ssh writes it
 	if err := os.WriteFile(kh, []byte(line+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}

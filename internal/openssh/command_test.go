@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -224,7 +223,7 @@ func TestGitRunsWhatCommandSays(t *testing.T) {
 				}
 			}
 			env = append(env, "GIT_CONFIG_COUNT="+itoa(n))
-			cmd := exec.Command(gitPath, "ls-remote", tc.url)
+			cmd := testutil.Command(t, gitPath, "ls-remote", tc.url)
 			cmd.Env = env
 			_ = cmd.Run() // the stand-in fails; what it recorded counts
 			data, err := os.ReadFile(log)

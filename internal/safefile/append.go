@@ -20,22 +20,19 @@ const maxAppendTarget = 64 << 20
 // append to the same file.
 const appendLockWait = 30 * time.Second
 
-// AppendLine appends one line to path, creating it with perm if missing
-// (perm exactly, whatever the umask) and adding a newline first when the
-// file does not end with one. It never rewrites what is already there: the
-// line lands whole or not at all (a short write, such as on a full disk,
-// is undone by truncating the file back to its previous length).
-func AppendLine(path, line string, perm fs.FileMode) error {
-	_, err := appendLine(path, line, perm, nil)
-	return err
-}
-
-// AppendLineOnce is AppendLine under a lock that every AppendLineOnce on
-// path takes (a lock file beside it, "."+name+".lock"), after re-reading
-// the file: present is called with the file's current content and reports
-// whether the entry the line records is already there (then nothing is
-// written and appended is false), or returns an error to stop. So
-// processes appending the same entry at once write it once.
+// AppendLineOnce appends one line to path, creating it with perm if
+// missing (perm exactly, whatever the umask) and adding a newline first
+// when the file does not end with one. It never rewrites what is already
+// there: the line lands whole or not at all (a short write, such as on a
+// full disk, is undone by truncating the file back to its previous
+// length).
+//
+// It does so under a lock that every AppendLineOnce on path takes (a lock
+// file beside it, "."+name+".lock"), after re-reading the file: present
+// is called with the file's current content and reports whether the
+// entry the line records is already there (then nothing is written and
+// appended is false), or returns an error to stop. So processes appending
+// the same entry at once write it once.
 func AppendLineOnce(ctx context.Context, path, line string, perm fs.FileMode, present func(current []byte) (bool, error)) (appended bool, err error) {
 	lockCtx, cancel := context.WithTimeout(ctx, appendLockWait)
 	defer cancel()

@@ -26,7 +26,7 @@ func TestAppendLineShortWriteFileSizeLimit(t *testing.T) {
 			fmt.Fprintln(os.Stderr, "setrlimit:", err)
 			os.Exit(4)
 		}
-		err := AppendLine(p, strings.Repeat("k", 200), 0o644)
+		err := appendPlain(p, strings.Repeat("k", 200), 0o644)
 		if err == nil {
 			os.Exit(0)
 		}
@@ -84,7 +84,7 @@ func TestAppendLineFullDisk(t *testing.T) {
 	}
 	fill.Close()
 	line := strings.Repeat("x", 300)
-	err = AppendLine(p, line, 0o644)
+	err = appendPlain(p, line, 0o644)
 	if !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("append on a full disk: %v, want ENOSPC", err)
 	}
@@ -93,7 +93,7 @@ func TestAppendLineFullDisk(t *testing.T) {
 	}
 	// Room again: the same append now lands whole.
 	os.Remove(filepath.Join(dir, "fill"))
-	if err := AppendLine(p, line, 0o644); err != nil {
+	if err := appendPlain(p, line, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(p); string(got) != string(before)+line+"\n" {

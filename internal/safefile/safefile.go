@@ -191,12 +191,6 @@ func CopyNew(src, dst string) error {
 	return os.Chtimes(dst, time.Time{}, st.ModTime())
 }
 
-// LooseMode reports whether a private file is readable or writable by
-// group or others. On Windows modes say nothing about access, so it is false.
-func LooseMode(mode fs.FileMode) bool {
-	return runtime.GOOS != "windows" && mode.Perm()&0o077 != 0
-}
-
 // SyncDir makes the renames and removals done in dir survive a crash (a
 // no-op on Windows, where directories cannot be synced).
 func SyncDir(dir string) {

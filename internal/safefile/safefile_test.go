@@ -82,10 +82,10 @@ func TestWriteIntoMissingDirFailsCleanly(t *testing.T) {
 func TestAppendLineAddsMissingNewlineAndKeepsBytes(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "known_hosts")
 	os.WriteFile(p, []byte("a b c"), 0o600)
-	if err := AppendLine(p, "d e f", 0o644); err != nil {
+	if err := appendPlain(p, "d e f", 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := AppendLine(p, "g h i", 0o644); err != nil {
+	if err := appendPlain(p, "g h i", 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(p); string(got) != "a b c\nd e f\ng h i\n" {
@@ -95,7 +95,7 @@ func TestAppendLineAddsMissingNewlineAndKeepsBytes(t *testing.T) {
 		t.Fatalf("existing mode changed to %o", mode(t, p))
 	}
 	fresh := filepath.Join(t.TempDir(), "new")
-	if err := AppendLine(fresh, "x", 0o644); err != nil {
+	if err := appendPlain(fresh, "x", 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(fresh); string(got) != "x\n" {
@@ -129,17 +129,6 @@ func TestMkdirPrivateAndCopyNew(t *testing.T) {
 	}
 	if err := CopyNew(src, dst); !errors.Is(err, fs.ErrExist) {
 		t.Fatalf("copy over existing: %v", err)
-	}
-}
-
-func TestLooseMode(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("modes mean nothing on windows")
-	}
-	for m, want := range map[fs.FileMode]bool{0o600: false, 0o400: false, 0o640: true, 0o604: true, 0o700: false} {
-		if LooseMode(m) != want {
-			t.Errorf("LooseMode(%o) = %v", m, !want)
-		}
 	}
 }
 

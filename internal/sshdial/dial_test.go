@@ -194,8 +194,9 @@ func failures(t *testing.T, l *lab) {
 	settle(t, before)
 }
 
-// channelDeadline: a deadline on a forwarded connection closes it and
-// reads report os.ErrDeadlineExceeded, as net.Conn promises.
+// channelDeadline: a read deadline on a connection forwarded by a real
+// jump host ends a waiting Read with os.ErrDeadlineExceeded, as net.Conn
+// promises (conn_test.go has the rest of the contract).
 func channelDeadline(t *testing.T, l *lab) {
 	env := append(append([]string(nil), l.env...), "GIT_SSH_COMMAND=ssh -F "+l.config)
 	r := l.resolver(t, env)

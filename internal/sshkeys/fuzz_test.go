@@ -76,6 +76,6 @@ func FuzzFindKeyPairs(f *testing.F) {
 			}
 		}
 		_, _ = IsEncrypted(path)
-		_, _ = LoadSigner(path, nil) // never with a passphrase: bcrypt would make fuzzing crawl
+		_, _ = loadSigner(path, nil) // never with a passphrase: bcrypt would make fuzzing crawl
 	})
 }

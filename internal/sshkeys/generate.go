@@ -111,33 +111,6 @@ func MarshalPublicKey(pub ssh.PublicKey, comment string) []byte {
 	return []byte(line + "\n")
 }
 
-// LoadSigner loads the private key at path for signing. An encrypted key
-// without passphrase gives an error satisfying
-// errors.As(err, new(*ssh.PassphraseMissingError)), whose PublicKey is set
-// when the file or NAME.pub tells it (for finding the key in an agent); a
-// wrong passphrase one satisfying errors.Is(err, x509.IncorrectPasswordError).
-// Keys git-bbkey cannot sign with give ErrUnsupportedKey (security keys,
-// post-quantum hybrids, encrypted PKCS#8) or ErrRefusedType (dsa, rsa1).
-// Unlock is the whole procedure (agent, prompt) on top of it.
-func LoadSigner(path string, passphrase []byte) (ssh.Signer, error) {
-	data, info, err := readSignableKey(path)
-	if err != nil {
-		return nil, err
-	}
-	if info.encrypted && len(passphrase) == 0 {
-		missing := &ssh.PassphraseMissingError{PublicKey: publicHalf(path, info)}
-		return nil, fmt.Errorf("private key %q is encrypted: %w", path, missing)
-	}
-	if info.pkcs8 {
-		return nil, fmt.Errorf("%w: %q is an encrypted pkcs#8 key, which git-bbkey cannot decrypt (convert it with ssh-keygen -p -f %s)", ErrUnsupportedKey, path, path)
-	}
-	u, err := open(path, data, info, passphrase, ByPassphraseFile)
-	if err != nil {
-		return nil, err
-	}
-	return u.Signer, nil
-}
-
 // IsEncrypted tells whether the private key at path needs a passphrase.
 func IsEncrypted(path string) (bool, error) {
 	_, info, err := readPrivateKey(path)

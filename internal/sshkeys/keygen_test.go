@@ -96,8 +96,8 @@ func testAgainstSSHKeygen(t *testing.T, sshKeygen, typ, bits, format, pass strin
 		if strings.Contains(firstLine, "ENCRYPTED PRIVATE KEY") { // the type is inside the encryption
 			want = ErrUnsupportedKey
 		}
-		if _, err := LoadSigner(path, []byte(pass)); !errors.Is(err, want) {
-			t.Errorf("LoadSigner(dsa) = %v, want %v", err, want)
+		if _, err := loadSigner(path, []byte(pass)); !errors.Is(err, want) {
+			t.Errorf("loadSigner(dsa) = %v, want %v", err, want)
 		}
 	} else {
 		// Wrong passphrases are tried on legacy PEM only here: bcrypt is slow under -race.
@@ -123,34 +123,44 @@ func testAgainstSSHKeygen(t *testing.T, sshKeygen, typ, bits, format, pass strin
 
 func testLoadSigner(t *testing.T, path, pass, wantFingerprint string, pkcs8Encrypted, tryWrong bool) {
 	t.Helper()
-	signer, err := LoadSigner(path, nil)
-	var missing *ssh.PassphraseMissingError
+	signer, err := loadSigner(path, nil)
 	switch {
 	case pass == "":
 		if err != nil || Fingerprint(signer.PublicKey()) != wantFingerprint {
-			t.Errorf("LoadSigner = %v, %v", signer, err)
+			t.Errorf("loadSigner = %v, %v", signer, err)
 		}
 		return
-	case !errors.As(err, &missing):
-		t.Fatalf("LoadSigner(encrypted, no passphrase) = %v, want PassphraseMissingError", err)
-	case missing.PublicKey == nil || Fingerprint(missing.PublicKey) != wantFingerprint:
-		t.Errorf("PassphraseMissingError.PublicKey = %v", missing.PublicKey)
+	case pkcs8Encrypted:
+		if !errors.Is(err, ErrUnsupportedKey) {
+			t.Fatalf("loadSigner(encrypted pkcs#8, no passphrase) = %v, want ErrUnsupportedKey", err)
+		}
+	case !errors.Is(err, ErrNeedPassphrase):
+		t.Fatalf("loadSigner(encrypted, no passphrase) = %v, want ErrNeedPassphrase", err)
 	}
 	if strings.Contains(err.Error(), pass) {
 		t.Errorf("error shows the passphrase: %v", err)
 	}
-	signer, err = LoadSigner(path, []byte(pass))
+	// Without the passphrase the key's public half (from the file or
+	// NAME.pub) finds it in an agent.
+	pub, _, perr := ReadPublicKeyFile(path + ".pub")
+	if perr != nil || Fingerprint(pub) != wantFingerprint {
+		t.Fatalf("%s.pub: %v, %v", path, pub, perr)
+	}
+	if u, err := Unlock(path, UnlockOptions{Agent: holding{pub}}); err != nil || u.Method != ByAgent {
+		t.Errorf("Unlock(encrypted, the agent holds it) = %v, %v; want it by the agent", u, err)
+	}
+	signer, err = loadSigner(path, []byte(pass))
 	if pkcs8Encrypted {
 		if !errors.Is(err, ErrUnsupportedKey) {
-			t.Errorf("LoadSigner(encrypted pkcs#8) = %v, want ErrUnsupportedKey", err)
+			t.Errorf("loadSigner(encrypted pkcs#8) = %v, want ErrUnsupportedKey", err)
 		}
 		return
 	}
 	if err != nil || Fingerprint(signer.PublicKey()) != wantFingerprint {
-		t.Errorf("LoadSigner(passphrase) = %v, %v", signer, err)
+		t.Errorf("loadSigner(passphrase) = %v, %v", signer, err)
 	}
-	if _, err := LoadSigner(path, []byte("wrong")); tryWrong && !errors.Is(err, x509.IncorrectPasswordError) {
-		t.Errorf("LoadSigner(wrong passphrase) = %v, want x509.IncorrectPasswordError", err)
+	if _, err := loadSigner(path, []byte("wrong")); tryWrong && !errors.Is(err, x509.IncorrectPasswordError) {
+		t.Errorf("loadSigner(wrong passphrase) = %v, want x509.IncorrectPasswordError", err)
 	}
 }
 

@@ -369,21 +369,23 @@ func TestMarshalAndLoadRoundTrip(t *testing.T) {
 		encrypted  bool
 	}{{"clear", "", false}, {"clear", "unneeded", false}, {"locked", "pass phrase", true}} {
 		path := filepath.Join(dir, tc.name)
-		signer, err := LoadSigner(path, []byte(tc.pass))
+		signer, err := loadSigner(path, []byte(tc.pass))
 		if err != nil || !bytes.Equal(signer.PublicKey().Marshal(), pub.Marshal()) {
-			t.Errorf("LoadSigner(%s) = %v, %v", tc.name, signer, err)
+			t.Errorf("loadSigner(%s) = %v, %v", tc.name, signer, err)
 		}
 		if enc, err := IsEncrypted(path); enc != tc.encrypted || err != nil {
 			t.Errorf("IsEncrypted(%s) = %v, %v", tc.name, enc, err)
 		}
 	}
-	var missing *ssh.PassphraseMissingError
-	if _, err := LoadSigner(filepath.Join(dir, "locked"), nil); !errors.As(err, &missing) || missing.PublicKey == nil {
-		t.Errorf("LoadSigner(locked, no passphrase) = %v", err)
+	if _, err := loadSigner(filepath.Join(dir, "locked"), nil); !errors.Is(err, ErrNeedPassphrase) {
+		t.Errorf("loadSigner(locked, no passphrase) = %v, want ErrNeedPassphrase", err)
+	}
+	if u, err := Unlock(filepath.Join(dir, "locked"), UnlockOptions{Agent: holding{pub}}); err != nil || u.Method != ByAgent {
+		t.Errorf("Unlock(locked, the agent holds it) = %v, %v; want it by the agent", u, err)
 	}
 	for _, name := range []string{"clear.pub", "missing"} {
-		if _, err := LoadSigner(filepath.Join(dir, name), nil); err == nil {
-			t.Errorf("LoadSigner(%s) succeeded", name)
+		if _, err := loadSigner(filepath.Join(dir, name), nil); err == nil {
+			t.Errorf("loadSigner(%s) succeeded", name)
 		}
 		if _, err := IsEncrypted(filepath.Join(dir, name)); err == nil {
 			t.Errorf("IsEncrypted(%s) succeeded", name)

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -41,6 +42,35 @@ func (a *asker) ask(q string) ([]byte, error) {
 func (a *asker) say(text string) { a.said = append(a.said, text) }
 
 func (a *asker) options() UnlockOptions { return UnlockOptions{Ask: a.ask, Say: a.say} }
+
+// loadSigner opens the key at path as --passphrase-file does, with no
+// agent and nobody to ask (passphrase nil: none given).
+func loadSigner(path string, passphrase []byte) (ssh.Signer, error) {
+	u, err := Unlock(path, UnlockOptions{Passphrase: passphrase})
+	if err != nil {
+		return nil, err
+	}
+	return u.Signer, nil
+}
+
+// holding is an agent that holds keys with these public halves. It cannot
+// sign: it tells whether Unlock finds an encrypted key in the agent.
+type holding []ssh.PublicKey
+
+func (h holding) Signers() ([]ssh.Signer, error) {
+	var s []ssh.Signer
+	for _, pub := range h {
+		s = append(s, publicOnly{pub})
+	}
+	return s, nil
+}
+
+type publicOnly struct{ pub ssh.PublicKey }
+
+func (p publicOnly) PublicKey() ssh.PublicKey { return p.pub }
+func (p publicOnly) Sign(io.Reader, []byte) (*ssh.Signature, error) {
+	return nil, errors.New("a test agent that cannot sign")
+}
 
 // sshKeygenPub is `ssh-keygen -y` of a private key: the oracle for what
 // the unlocked key is.

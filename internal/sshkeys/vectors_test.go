@@ -115,7 +115,7 @@ func TestOpenSSHVectorFingerprints(t *testing.T) {
 					t.Errorf("%s: no fingerprint for a clear key: %+v", name, k)
 					continue
 				}
-				signer, err := LoadSigner(path, passphrase)
+				signer, err := loadSigner(path, passphrase)
 				if err != nil {
 					t.Errorf("%s: %v", name, err)
 					continue
@@ -234,8 +234,8 @@ func TestOpenSSHVectorsNoCrash(t *testing.T) {
 			t.Errorf("%s: %v", e.Name(), err)
 		}
 		_, _ = IsEncrypted(path)
-		_, _ = LoadSigner(path, nil)
-		_, _ = LoadSigner(path, []byte("mekmitasdigoat"))
+		_, _ = loadSigner(path, nil)
+		_, _ = loadSigner(path, []byte("mekmitasdigoat"))
 	}
 }
 

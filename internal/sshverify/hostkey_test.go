@@ -21,7 +21,7 @@ func TestPinUnderAliasInFirstUserFile(t *testing.T) {
 	first, second, global := filepath.Join(dir, "first"), filepath.Join(dir, "second"), filepath.Join(dir, "global")
 	writeFile(t, second, "# other file\n")
 	// The address's own entry does not count under an alias.
-	writeFile(t, global, KnownHostLine(srv.host, srv.port, srv.hostSigners[0].PublicKey())+"\n")
+	writeFile(t, global, hostLine(srv.host, srv.port, srv.hostSigners[0].PublicKey())+"\n")
 	settings := &HostSettings{KnownHosts: KnownHostsSpec{UserFiles: []string{first, second}, GlobalFiles: []string{global}, Alias: "BBAlias"}}
 	opts := Options{Signer: key, KnownHostsFile: filepath.Join(dir, "unused"), HostKeyPolicy: &HostKeyPolicy{AcceptNew: true}}
 	target := Target{URL: srv.url("/proj/repo.git"), Settings: settings}
@@ -67,7 +67,7 @@ func TestHostSettingsDialAndUser(t *testing.T) {
 		{Host: "bitbucket.invalid", Port: srv.port, Path: "/proj/repo.git", User: "bbuser", Settings: settings},
 		{Host: "bitbucket.invalid", Port: srv.port, Path: "/proj/repo.git", User: "bbuser", Settings: settings},
 	}
-	writeFile(t, kh, KnownHostLine("bitbucket.invalid", srv.port, srv.hostSigners[0].PublicKey())+"\n")
+	writeFile(t, kh, hostLine("bitbucket.invalid", srv.port, srv.hostSigners[0].PublicKey())+"\n")
 	res := Verify(context.Background(), targets, Options{Signer: key, KnownHostsFile: kh, User: "ignored"})
 	for _, r := range res {
 		wantStatus(t, r, StatusOK)
@@ -132,7 +132,7 @@ func TestKnownHostsChangedWhileDeciding(t *testing.T) {
 	srv, key, _ := fixture(t)
 	kh := filepath.Join(t.TempDir(), "known_hosts")
 	impostor := newSigner(t, "ed25519").PublicKey()
-	other := KnownHostLine(srv.host, srv.port, impostor) + "\n"
+	other := hostLine(srv.host, srv.port, impostor) + "\n"
 	r := one(t, srv, "/proj/repo.git", Options{Signer: key, KnownHostsFile: kh,
 		HostKeyPolicy: &HostKeyPolicy{Confirm: func(context.Context, UnknownHost) (bool, error) {
 			writeFile(t, kh, other)
@@ -147,7 +147,7 @@ func TestKnownHostsChangedWhileDeciding(t *testing.T) {
 	}
 
 	// The same key written meanwhile: recorded, not appended again.
-	same := KnownHostLine(srv.host, srv.port, srv.hostSigners[0].PublicKey()) + "\n"
+	same := hostLine(srv.host, srv.port, srv.hostSigners[0].PublicKey()) + "\n"
 	kh2 := filepath.Join(t.TempDir(), "known_hosts")
 	r = one(t, srv, "/proj/repo.git", Options{Signer: key, KnownHostsFile: kh2,
 		HostKeyPolicy: &HostKeyPolicy{Confirm: func(context.Context, UnknownHost) (bool, error) {

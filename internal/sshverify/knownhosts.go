@@ -101,13 +101,6 @@ func hostPortName(host string, port int) string {
 	return "[" + host + "]:" + strconv.Itoa(port)
 }
 
-// KnownHostLine is the known_hosts line for key at host:port, without a
-// newline: "host type base64" for port 22, "[host]:port type base64"
-// otherwise.
-func KnownHostLine(host string, port int, key ssh.PublicKey) string {
-	return knownHostLine(hostPortName(host, port), key)
-}
-
 func knownHostLine(name string, key ssh.PublicKey) string {
 	return name + " " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key)))
 }

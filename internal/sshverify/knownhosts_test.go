@@ -34,6 +34,13 @@ func ecdsaKey(t *testing.T) ssh.PublicKey {
 	return pub
 }
 
+// hostLine is the known_hosts line a pin for key at host:port writes
+// (without the newline): "host type base64" for port 22,
+// "[host]:port type base64" otherwise.
+func hostLine(host string, port int, key ssh.PublicKey) string {
+	return knownHostLine(hostPortName(host, port), key)
+}
+
 func blob(k ssh.PublicKey) string { return strings.Fields(string(ssh.MarshalAuthorizedKey(k)))[1] }
 
 func loadString(t *testing.T, content string) (*KnownHosts, string) {
@@ -107,8 +114,8 @@ func TestLoadKnownHostsFiles(t *testing.T) {
 	ed := newSigner(t, "ed25519").PublicKey()
 	dir := t.TempDir()
 	user, global := filepath.Join(dir, "known_hosts"), filepath.Join(dir, "ssh_known_hosts")
-	writeFile(t, user, "garbage\n"+KnownHostLine("a", 22, ed)+"\n\nmore garbage") // no final newline
-	writeFile(t, global, "# system\n@revoked * "+strings.Fields(KnownHostLine("x", 22, ed))[1]+" "+blob(ed)+"\n")
+	writeFile(t, user, "garbage\n"+hostLine("a", 22, ed)+"\n\nmore garbage") // no final newline
+	writeFile(t, global, "# system\n@revoked * "+strings.Fields(hostLine("x", 22, ed))[1]+" "+blob(ed)+"\n")
 	kh, err := LoadKnownHosts(user, filepath.Join(dir, "missing"), global, "")
 	if err != nil {
 		t.Fatal(err)

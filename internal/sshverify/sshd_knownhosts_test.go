@@ -230,7 +230,7 @@ func TestConcurrentPinsAgainstOpenSSH(t *testing.T) {
 		errs := make(chan error, 8)
 		for i := 0; i < 8; i++ {
 			go func() {
-				cmd := exec.Command(os.Args[0], "-test.run=^TestConcurrentPinsAgainstOpenSSH$")
+				cmd := testutil.Command(t, os.Args[0], "-test.run=^TestConcurrentPinsAgainstOpenSSH$")
 				cmd.Env = append(os.Environ(), "SSHVERIFY_PIN_CHILD="+kh, "SSHVERIFY_PIN_KEY="+o.keyFile,
 					"SSHVERIFY_PIN_ADDR="+o.srv.Host+":"+strconv.Itoa(o.srv.Port), "SSHVERIFY_PIN_USER="+o.srv.LoginUser)
 				out, err := cmd.CombinedOutput()

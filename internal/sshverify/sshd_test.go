@@ -3,7 +3,6 @@ package sshverify
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,7 +18,7 @@ import (
 func gitLsRemote(t *testing.T, keyFile, knownHosts, url string) (refs int, out string, err error) {
 	t.Helper()
 	testutil.RequireTool(t, "ssh")
-	cmd := exec.Command(testutil.RequireTool(t, "git"), "ls-remote", url)
+	cmd := testutil.Command(t, testutil.RequireTool(t, "git"), "ls-remote", url)
 	cmd.Env = append(sshdtest.GitEnv(t.TempDir()), "GIT_SSH_COMMAND="+sshdtest.SSHCommand(keyFile, knownHosts))
 	b, err := cmd.CombinedOutput()
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {

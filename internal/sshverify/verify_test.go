@@ -28,7 +28,7 @@ func fixture(t *testing.T, hostKeys ...ssh.Signer) (*testServer, ssh.Signer, str
 	srv.authorize(key.PublicKey())
 	srv.addRepo("/proj/repo.git", fakeRepo{refs: repoRefs})
 	kh := filepath.Join(t.TempDir(), "known_hosts")
-	writeFile(t, kh, KnownHostLine(srv.host, srv.port, srv.hostSigners[0].PublicKey())+"\n")
+	writeFile(t, kh, hostLine(srv.host, srv.port, srv.hostSigners[0].PublicKey())+"\n")
 	return srv, key, kh
 }
 
@@ -106,7 +106,7 @@ func TestKnownRSAHostWithEd25519Too(t *testing.T) {
 		t.Errorf("host key type %q, want ssh-rsa", r.HostKey.Type())
 	}
 	// And the other way round.
-	writeFile(t, kh, KnownHostLine(srv.host, srv.port, edKey.PublicKey())+"\n")
+	writeFile(t, kh, hostLine(srv.host, srv.port, edKey.PublicKey())+"\n")
 	r = one(t, srv, "/proj/repo.git", Options{Signer: key, KnownHostsFile: kh})
 	wantStatus(t, r, StatusOK)
 	if r.HostKey.Type() != ssh.KeyAlgoED25519 {
@@ -117,7 +117,7 @@ func TestKnownRSAHostWithEd25519Too(t *testing.T) {
 func TestHashedKnownHosts(t *testing.T) {
 	srv, key, kh := fixture(t)
 	addr := net.JoinHostPort(srv.host, fmt.Sprint(srv.port))
-	line := xknownhosts.HashHostname(xknownhosts.Normalize(addr)) + " " + strings.SplitN(KnownHostLine(srv.host, srv.port, srv.hostSigners[0].PublicKey()), " ", 2)[1]
+	line := xknownhosts.HashHostname(xknownhosts.Normalize(addr)) + " " + strings.SplitN(hostLine(srv.host, srv.port, srv.hostSigners[0].PublicKey()), " ", 2)[1]
 	writeFile(t, kh, line+"\n")
 	r := one(t, srv, "/proj/repo.git", Options{Signer: key, KnownHostsFile: kh})
 	wantStatus(t, r, StatusOK)
@@ -125,7 +125,7 @@ func TestHashedKnownHosts(t *testing.T) {
 
 func TestMalformedKnownHostsLines(t *testing.T) {
 	srv, key, kh := fixture(t)
-	good := KnownHostLine(srv.host, srv.port, srv.hostSigners[0].PublicKey())
+	good := hostLine(srv.host, srv.port, srv.hostSigners[0].PublicKey())
 	content := "garbage\n" +
 		"[broken ssh-ed25519 AAAA\n" +
 		"host ssh-rsa not-base64!!\n" +
@@ -178,7 +178,7 @@ func TestUnknownHostAccepted(t *testing.T) {
 	if calls.Load() != 1 {
 		t.Errorf("Confirm called %d times, want 1", calls.Load())
 	}
-	want := before + "\n" + KnownHostLine(srv.host, srv.port, srv.hostSigners[0].PublicKey()) + "\n"
+	want := before + "\n" + hostLine(srv.host, srv.port, srv.hostSigners[0].PublicKey()) + "\n"
 	if got := readFile(t, kh); got != want {
 		t.Errorf("known_hosts = %q, want %q", got, want)
 	}
@@ -203,7 +203,7 @@ func TestUnknownHostCreatesFile(t *testing.T) {
 	if runtime.GOOS != "windows" && st.Mode().Perm() != 0o644 {
 		t.Errorf("new known_hosts mode %v", st.Mode().Perm())
 	}
-	if got := readFile(t, kh); got != KnownHostLine(srv.host, srv.port, srv.hostSigners[0].PublicKey())+"\n" {
+	if got := readFile(t, kh); got != hostLine(srv.host, srv.port, srv.hostSigners[0].PublicKey())+"\n" {
 		t.Errorf("known_hosts = %q", got)
 	}
 	if !strings.HasPrefix(readFile(t, kh), fmt.Sprintf("[127.0.0.1]:%d ssh-ed25519 ", srv.port)) {
@@ -246,7 +246,7 @@ func TestUnknownHostRejected(t *testing.T) {
 func TestHostKeyChanged(t *testing.T) {
 	srv, key, kh := fixture(t)
 	impostor := newSigner(t, "ed25519")
-	content := "# keep me\n" + KnownHostLine(srv.host, srv.port, impostor.PublicKey()) + "\n"
+	content := "# keep me\n" + hostLine(srv.host, srv.port, impostor.PublicKey()) + "\n"
 	writeFile(t, kh, content)
 	asked := false
 	r := one(t, srv, "/proj/repo.git", Options{Signer: key, KnownHostsFile: kh,
@@ -507,8 +507,8 @@ func TestKnownHostLine(t *testing.T) {
 		{"::1", 22, "::1 " + blob},
 		{"::1", 7999, "[::1]:7999 " + blob},
 	} {
-		if got := KnownHostLine(c.host, c.port, k); got != c.want {
-			t.Errorf("KnownHostLine(%q, %d) = %q, want %q", c.host, c.port, got, c.want)
+		if got := hostLine(c.host, c.port, k); got != c.want {
+			t.Errorf("hostLine(%q, %d) = %q, want %q", c.host, c.port, got, c.want)
 		}
 	}
 }
@@ -522,7 +522,7 @@ func TestPushElsewhere(t *testing.T) {
 	other := startServer(t)
 	other.authorize(key.PublicKey())
 	other.addRepo("/team/repo.git", fakeRepo{refs: repoRefs})
-	writeFile(t, kh, readFile(t, kh)+KnownHostLine(other.host, other.port, other.hostSigners[0].PublicKey())+"\n")
+	writeFile(t, kh, readFile(t, kh)+hostLine(other.host, other.port, other.hostSigners[0].PublicKey())+"\n")
 	opts := Options{Signer: key, KnownHostsFile: kh, Write: true}
 
 	// Read-only where it fetches, writable where it pushes: ok.
@@ -545,7 +545,7 @@ func TestPushElsewhere(t *testing.T) {
 	}
 	r = Verify(context.Background(), []Target{{URL: srv.url("/proj/repo.git"), Push: &Target{URL: other.url("/team/none.git")}}}, opts)[0]
 	wantStatus(t, r, StatusNoWriteAccess)
-	writeFile(t, kh, KnownHostLine(srv.host, srv.port, srv.hostSigners[0].PublicKey())+"\n")
+	writeFile(t, kh, hostLine(srv.host, srv.port, srv.hostSigners[0].PublicKey())+"\n")
 	r = Verify(context.Background(), []Target{{URL: srv.url("/proj/repo.git"), Push: &Target{URL: other.url("/team/repo.git")}}}, opts)[0]
 	wantStatus(t, r, StatusHostUnknown)
 	if !strings.HasPrefix(r.Message, "the push URL "+other.url("/team/repo.git")+": ") {
@@ -568,7 +568,7 @@ func TestPushCrossedNoDeadlock(t *testing.T) {
 	b := startServer(t)
 	b.authorize(key.PublicKey())
 	b.addRepo("/proj/repo.git", fakeRepo{refs: repoRefs})
-	writeFile(t, kh, readFile(t, kh)+KnownHostLine(b.host, b.port, b.hostSigners[0].PublicKey())+"\n")
+	writeFile(t, kh, readFile(t, kh)+hostLine(b.host, b.port, b.hostSigners[0].PublicKey())+"\n")
 	var targets []Target
 	for i := 0; i < 4; i++ {
 		targets = append(targets,

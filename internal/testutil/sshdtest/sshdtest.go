@@ -299,7 +299,7 @@ func (s *Server) SetReadOnly(path string) {
 
 func (s *Server) git(dir string, args ...string) {
 	s.t.Helper()
-	cmd := exec.Command(s.gitPath, args...)
+	cmd := testutil.Command(s.t, s.gitPath, args...)
 	cmd.Dir = dir
 	cmd.Env = GitEnv(s.Dir)
 	if out, err := cmd.CombinedOutput(); err != nil {

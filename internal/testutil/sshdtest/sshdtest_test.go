@@ -2,7 +2,6 @@ package sshdtest
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,7 +16,7 @@ import (
 func lsRemote(t *testing.T, s *Server, keyFile, knownHosts, url string) (string, error) {
 	t.Helper()
 	testutil.RequireTool(t, "ssh")
-	cmd := exec.Command(testutil.RequireTool(t, "git"), "ls-remote", url)
+	cmd := testutil.Command(t, testutil.RequireTool(t, "git"), "ls-remote", url)
 	cmd.Env = append(GitEnv(t.TempDir()), "GIT_SSH_COMMAND="+SSHCommand(keyFile, knownHosts))
 	out, err := cmd.CombinedOutput()
 	return string(out), err
@@ -82,7 +81,7 @@ func TestJump(t *testing.T) {
 	jump := bastion.LoginUser + "@" + bastion.Host + ":" + strconv.Itoa(bastion.Port)
 
 	run := func(sshCommand string) (string, error) {
-		cmd := exec.Command(testutil.RequireTool(t, "git"), "ls-remote", target.URL("/proj/repo.git"))
+		cmd := testutil.Command(t, testutil.RequireTool(t, "git"), "ls-remote", target.URL("/proj/repo.git"))
 		cmd.Env = append(GitEnv(t.TempDir()), "GIT_SSH_COMMAND="+sshCommand)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
@@ -92,7 +91,7 @@ func TestJump(t *testing.T) {
 		t.Fatalf("ls-remote through the bastion: %v\n%s", err, out)
 	}
 	// The bastion refuses sessions: it is a jump host only.
-	out, err := exec.Command("ssh", "-F", cfg, "-p", strconv.Itoa(bastion.Port), bastion.LoginUser+"@"+bastion.Host, "whoami").CombinedOutput()
+	out, err := testutil.Command(t, testutil.RequireTool(t, "ssh"), "-F", cfg, "-p", strconv.Itoa(bastion.Port), bastion.LoginUser+"@"+bastion.Host, "whoami").CombinedOutput()
 	if err == nil {
 		t.Errorf("a session on the bastion worked: %s", out)
 	}

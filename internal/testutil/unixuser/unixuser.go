@@ -150,9 +150,12 @@ func (u *User) Env(bin string, extra ...string) []string {
 	return append(env, extra...)
 }
 
-// Command runs name as the account, in dir, with env (see Env).
+// Command runs name as the account, in dir, with env (see Env), until ctx
+// ends; then Wait waits at most testutil.CommandWaitDelay for a process
+// it started (git's ssh) to let go of the output pipes.
 func (u *User) Command(ctx context.Context, dir string, env []string, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.WaitDelay = testutil.CommandWaitDelay
 	cmd.Dir, cmd.Env = dir, env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.UID), Gid: uint32(u.GID)}}
 	return cmd
