@@ -305,6 +305,11 @@ func (r *run) check(ctx context.Context, ts []*target) error {
 			addrList = append(addrList, a)
 		}
 	}
+	var jumped []*openssh.Settings
+	for _, t := range direct {
+		jumped = append(jumped, t.settings, t.pushSettings)
+	}
+	r.openHopKeys(ctx, jumped)
 	if len(addrList) > 0 {
 		r.progress(Step{Kind: StepConnecting, Addrs: addrList})
 	}
