@@ -35,7 +35,7 @@ type keyring struct {
 	unlock func(ctx context.Context, path string) (*sshkeys.Unlocked, error)
 	mu     sync.Mutex
 	keys   map[string]*key
-	open   sync.Mutex // one key opened at a time: prompts do not mix
+	prompt sync.Mutex // one key opened (or host key asked about) at a time: prompts do not mix
 }
 
 type key struct {
@@ -59,8 +59,8 @@ func (k *keyring) get(ctx context.Context, path string) *key {
 	}
 	k.mu.Unlock()
 	e.once.Do(func() {
-		k.open.Lock()
-		defer k.open.Unlock()
+		k.prompt.Lock()
+		defer k.prompt.Unlock()
 		var notLoadable *sshkeys.NotLoadableError
 		if err := sshkeys.CheckLoadable(path); errors.As(err, &notLoadable) {
 			e.err = err

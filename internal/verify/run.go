@@ -29,6 +29,9 @@ type run struct {
 	provisional func() *openssh.Resolver
 	server      func() string
 	resolver    *openssh.Resolver // set by resolve
+	// clock times every target, in-process and through ssh: it stands
+	// still while a person decides about a host key.
+	clock *sshverify.Clock
 	// bg is the work started ahead (git's ssh command, ssh -G, early
 	// connections, the key given): finish waits for it.
 	bg sync.WaitGroup
@@ -38,6 +41,11 @@ type run struct {
 	closed bool // finish has begun: no more early connections
 	hosts  map[hostKey]*sshverify.HostSettings
 	who    map[string]*whoCall
+
+	// viaMu serialises the decisions about hosts met through ssh, made
+	// once per host name and known_hosts file (via).
+	viaMu sync.Mutex
+	via   map[string]*viaDecision
 }
 
 // goBg runs f in the background of the run, unless the run is finishing.
@@ -67,7 +75,7 @@ func (r *run) finish(cancel context.CancelFunc) {
 }
 
 func newRun(ctx context.Context, d *Deps, opts Options) *run {
-	r := &run{d: d, opts: opts, keys: keyring{unlock: d.Unlock}}
+	r := &run{d: d, opts: opts, keys: keyring{unlock: d.Unlock}, clock: sshverify.NewClock()}
 	r.provisional = sync.OnceValue(r.newProvisional)
 	var once sync.Once
 	var resolver *openssh.Resolver
@@ -314,7 +322,7 @@ func (r *run) check(ctx context.Context, ts []*target) error {
 		r.progress(Step{Kind: StepConnecting, Addrs: addrList})
 	}
 	if len(dial) > 0 {
-		res := sshverify.Verify(ctx, dial, sshverify.Options{HostKeyPolicy: r.policy(ts), Write: r.opts.Write, Timeout: r.timeout()})
+		res := sshverify.Verify(ctx, dial, sshverify.Options{HostKeyPolicy: r.policy(ts), Write: r.opts.Write, Timeout: r.timeout(), Clock: r.clock})
 		for i, v := range res {
 			t := direct[i]
 			t.res.Via = ViaDirect
