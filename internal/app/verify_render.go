@@ -91,8 +91,6 @@ func verifyNote(env *Env, r verify.Result, n verify.Note) string {
 		return "ssh could not be asked for its settings (ssh -G): they were read from its configuration files and may differ from what OpenSSH does"
 	case verify.NoteKeyNotConfirmed:
 		return "checked through your ssh program, which does not say which key the server took"
-	case verify.NoteSSHPinned:
-		return fmt.Sprintf("ssh recorded the host key of %s (%s) in its known_hosts", r.Host, n.Fingerprint)
 	}
 	return ""
 }
@@ -103,9 +101,6 @@ func verifyHints(r verify.Result) []string {
 	case verify.StatusKeyRejected:
 		return []string{"register the key with Bitbucket: git bbkey add " + r.Key + ".pub"}
 	case verify.StatusHostUnknown:
-		if r.Via == verify.ViaSSH {
-			return []string{"compare the fingerprint with your Bitbucket admin, then run again with --accept-new-host-key (ssh then records it)"}
-		}
 		return []string{"compare the fingerprint with your Bitbucket admin, then run again with --accept-new-host-key"}
 	case verify.StatusHostMismatch:
 		name := knownHostsName(r.Host, r.Port)

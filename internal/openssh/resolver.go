@@ -41,6 +41,9 @@ type call struct {
 	done chan struct{}
 	s    *Settings
 	err  error
+	// abandoned: it ended with its caller's context, which says nothing
+	// about the answer; set before done is closed.
+	abandoned bool
 }
 
 // SSHError: ssh -G refused the configuration (a bad option, an
@@ -142,26 +145,38 @@ func (r *Resolver) resolve(ctx context.Context, t Target, words, args []string, 
 	// The depth is part of the key: a hop's answer records how it was
 	// reached, so that a chain through itself ends (JumpLoopError).
 	key := fmt.Sprintf("%q %q %q %d", words, r.Command.Text, args, hop.depth)
-	r.mu.Lock()
-	if r.cache == nil {
-		r.cache = make(map[string]*call)
-	}
-	if c, ok := r.cache[key]; ok {
+	for {
+		r.mu.Lock()
+		if r.cache == nil {
+			r.cache = make(map[string]*call)
+		}
+		c, ok := r.cache[key]
+		if !ok {
+			c = &call{done: make(chan struct{})}
+			r.cache[key] = c
+			r.mu.Unlock()
+			return r.run(ctx, c, key, t, words, args, hop)
+		}
 		r.mu.Unlock()
 		select {
 		case <-c.done:
-			return c.s, c.err
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+		if !c.abandoned {
+			return c.s, c.err
+		}
+		// The caller that ran it gave up (its own context: a per-target
+		// timeout, say): its error is not this caller's. Ask again.
 	}
-	c := &call{done: make(chan struct{})}
-	r.cache[key] = c
-	r.mu.Unlock()
+}
 
+// run makes call c, the one for key in the cache.
+func (r *Resolver) run(ctx context.Context, c *call, key string, t Target, words, args []string, hop hopCommand) (*Settings, error) {
 	c.s, c.err = r.ask(ctx, t, words, args, hop)
 	if c.err != nil && ctx.Err() != nil {
 		// A cancelled caller must not poison the cache for others.
+		c.abandoned = true
 		r.mu.Lock()
 		delete(r.cache, key)
 		r.mu.Unlock()

@@ -223,6 +223,49 @@ func TestOneRunPerInvocation(t *testing.T) {
 	}
 }
 
+// A caller waiting for another's ssh -G is not failed by the other's
+// context: per-target timeouts are the targets' own, so when the first
+// caller gives up, a waiter whose context lives asks again.
+func TestWaiterOutlivesFirstCaller(t *testing.T) {
+	dir := t.TempDir()
+	wrapper := filepath.Join(dir, "ssh")
+	if err := os.WriteFile(wrapper, []byte("#!/bin/sh\nsleep 0.4\nexec ssh \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := testResolver(t, writeConfig(t, "Host a", "  Port 2222"))
+	r.Command.Words[0] = wrapper
+	first, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	firstErr := make(chan error, 1)
+	go func() {
+		_, err := r.Settings(first, Target{Host: "a"})
+		firstErr <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // the first call is under way
+	s, err := r.Settings(context.Background(), Target{Host: "a"})
+	if err != nil || s.Port != 2222 {
+		t.Errorf("the waiter got %+v, %v; want its own answer", s, err)
+	}
+	if err := <-firstErr; !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("the first caller: %v, want its deadline", err)
+	}
+	// A waiter whose own context ends gets its own error, at once.
+	r = testResolver(t, writeConfig(t, "Host b", "  Port 2222"))
+	r.Command.Words[0] = wrapper
+	owner := make(chan struct{})
+	go func() {
+		defer close(owner)
+		r.Settings(context.Background(), Target{Host: "b"})
+	}()
+	time.Sleep(50 * time.Millisecond)
+	mine, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	if _, err := r.Settings(mine, Target{Host: "b"}); !errors.Is(err, context.Canceled) {
+		t.Errorf("a cancelled waiter: %v", err)
+	}
+	<-owner
+}
+
 func TestSSHErrors(t *testing.T) {
 	r := testResolver(t, writeConfig(t, "Bogus option"))
 	var se *SSHError

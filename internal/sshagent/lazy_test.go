@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh/agent"
 )
@@ -71,5 +73,54 @@ func TestLazyWithoutAgent(t *testing.T) {
 			t.Errorf("%s: Get = %v, want ErrNoAgent", name, err)
 		}
 		l.Close() // nothing to close
+	}
+}
+
+// Close while a Get is still connecting (Main's deferred Close after an
+// interrupt, say) waits for that connection and closes it: nothing leaks,
+// nothing races (go test -race), and a Get after Close has no agent.
+func TestLazyCloseDuringGet(t *testing.T) {
+	dialing, proceed := make(chan struct{}), make(chan struct{})
+	var closed atomic.Bool
+	l := NewLazy(func() (agent.ExtendedAgent, io.Closer, error) {
+		close(dialing)
+		<-proceed
+		client, server := net.Pipe()
+		go agent.ServeAgent(agent.NewKeyring(), server)
+		return agent.NewClient(client), closerFunc(func() error { closed.Store(true); return client.Close() }), nil
+	})
+	got := make(chan error, 1)
+	go func() {
+		_, err := l.Get()
+		got <- err
+	}()
+	<-dialing
+	closeDone := make(chan struct{})
+	go func() {
+		l.Close()
+		close(closeDone)
+	}()
+	time.Sleep(50 * time.Millisecond) // Close is now waiting, or has raced ahead
+	close(proceed)
+	if err := <-got; err != nil {
+		t.Fatalf("Get = %v", err)
+	}
+	<-closeDone
+	if !closed.Load() {
+		t.Error("Close returned before the connection being made, which then stayed open")
+	}
+	if _, err := l.Get(); !errors.Is(err, ErrClosed) {
+		t.Errorf("Get after Close = %v, want ErrClosed", err)
+	}
+	if signers, err := l.Signers(); signers != nil || err != nil {
+		t.Errorf("Signers after Close = %v, %v; want none", signers, err)
+	}
+
+	// Close first: nothing is ever dialled.
+	dials := 0
+	l = NewLazy(func() (agent.ExtendedAgent, io.Closer, error) { dials++; return nil, nil, errors.New("dialled") })
+	l.Close()
+	if _, err := l.Get(); !errors.Is(err, ErrClosed) || dials != 0 {
+		t.Errorf("Get after an early Close = %v (%d dials)", err, dials)
 	}
 }

@@ -24,7 +24,7 @@ func classifyDialError(ctx context.Context, addr string, err error) *failure {
 	case errors.As(err, &hostKey):
 		// A jump host's key was refused: the whole path is, as with ssh.
 		return &failure{status: hostKey.Status, msg: err.Error(), hop: hostKey}
-	case ctx.Err() != nil && timedOut(ctx), errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+	case ctx.Err() != nil && TimedOut(ctx), errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
 		return &failure{status: StatusTimeout, msg: fmt.Sprintf("connecting to %s timed out", addr)}
 	case ctx.Err() != nil:
 		return &failure{status: StatusTimeout, msg: "interrupted while connecting to " + addr}

@@ -10,10 +10,12 @@ import (
 // errTimeout is the cause of a target context whose time ran out.
 var errTimeout = errors.New("timeout")
 
-// pauseClock lets a target's time stand still while a person (or the
-// app's HTTPS fingerprint lookup) decides about an unknown host key: the
-// per-target timeout covers the network, not the user.
-type pauseClock struct {
+// Clock is the time of a run's targets: it stands still while a person
+// (or the app's HTTPS fingerprint lookup) decides about an unknown host
+// key, or types a passphrase: the per-target timeout covers the network,
+// not the user. One Clock can serve Verify and the caller's own checks
+// (Options.Clock), so that a pause holds for all of them.
+type Clock struct {
 	mu       sync.Mutex
 	paused   int
 	pausedAt time.Time
@@ -21,10 +23,12 @@ type pauseClock struct {
 	resumed  chan struct{} // closed when the current pause ends
 }
 
-func newPauseClock() *pauseClock { return &pauseClock{resumed: make(chan struct{})} }
+// NewClock returns a running clock.
+func NewClock() *Clock { return &Clock{resumed: make(chan struct{})} }
 
-// pause stops every target clock until the returned function is called.
-func (c *pauseClock) pause() (resume func()) {
+// Pause stops every target's time until the returned function is called
+// (pauses may overlap; time runs again when the last one ends).
+func (c *Clock) Pause() (resume func()) {
 	c.mu.Lock()
 	if c.paused == 0 {
 		c.pausedAt = time.Now()
@@ -47,7 +51,7 @@ func (c *pauseClock) pause() (resume func()) {
 }
 
 // pausedTotal is the paused time so far, including a pause in progress.
-func (c *pauseClock) pausedTotal() (total time.Duration, paused bool, resumed <-chan struct{}) {
+func (c *Clock) pausedTotal() (total time.Duration, paused bool, resumed <-chan struct{}) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	total = c.total
@@ -57,9 +61,9 @@ func (c *pauseClock) pausedTotal() (total time.Duration, paused bool, resumed <-
 	return total, c.paused > 0, c.resumed
 }
 
-// withTimeout is context.WithTimeout on this clock: the returned context
-// ends with cause errTimeout after d of unpaused time.
-func (c *pauseClock) withTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+// WithTimeout is context.WithTimeout on this clock: the returned context
+// ends after d of unpaused time (TimedOut then tells it from a cancel).
+func (c *Clock) WithTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancelCause(parent)
 	start := time.Now()
 	base, _, _ := c.pausedTotal()
@@ -91,8 +95,8 @@ func (c *pauseClock) withTimeout(parent context.Context, d time.Duration) (conte
 	return ctx, func() { cancel(context.Canceled) }
 }
 
-// timedOut tells whether ctx ended because its time ran out (as opposed
+// TimedOut tells whether ctx ended because its time ran out (as opposed
 // to the caller cancelling).
-func timedOut(ctx context.Context) bool {
+func TimedOut(ctx context.Context) bool {
 	return errors.Is(context.Cause(ctx), errTimeout) || errors.Is(context.Cause(ctx), context.DeadlineExceeded)
 }

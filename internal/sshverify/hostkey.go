@@ -49,11 +49,17 @@ func (e *RecordError) Error() string {
 
 func (e *RecordError) Unwrap() error { return e.Err }
 
-// changedMeanwhileError: by the time the file was locked to record the
-// key, it named another key for the host (another run, another program).
-type changedMeanwhileError struct{ check HostKeyCheck }
+// ChangedMeanwhileError: by the time File was locked to record the key,
+// it named another key for the host, or marked the key @revoked (another
+// run, another program). Check says what it holds.
+type ChangedMeanwhileError struct {
+	File  string
+	Check HostKeyCheck
+}
 
-func (e *changedMeanwhileError) Error() string { return "known_hosts changed meanwhile" }
+func (e *ChangedMeanwhileError) Error() string {
+	return fmt.Sprintf("%q came to name another key for %s meanwhile", e.File, e.Check.Name)
+}
 
 // knownHostsDB is the known_hosts files of one spec, read once per Verify.
 type knownHostsDB struct {
@@ -204,7 +210,7 @@ func (v *verifier) decide(ctx context.Context, sc keyScope, file string, chk Hos
 	if v.opts.HostKeyPolicy == nil {
 		return &decision{fail: unknown(fmt.Sprintf("the host key of %s (%s) is not in %s", addr, offered, where))}
 	}
-	resume := v.clock.pause()
+	resume := v.clock.Pause()
 	dec := v.opts.HostKeyPolicy.Decide(ctx, UnknownHost{Host: ref, Key: chk.Key})
 	resume()
 	pin := &Pin{Host: ref, Name: chk.Name, File: file, Key: chk.Key, Decision: dec}
@@ -220,15 +226,15 @@ func (v *verifier) decide(ctx context.Context, sc keyScope, file string, chk Hos
 		d.fail = unknown(fmt.Sprintf("the host key of %s (%s) is not in %s and was not accepted: not accepted on the terminal", addr, offered, where))
 	case ReasonNotChecked:
 		d.fail = unknown(fmt.Sprintf("the host key of %s (%s) is not in %s and was not accepted: %s key %s was not checked: %s",
-			addr, offered, where, KeyTypeName(chk.Key), ssh.FingerprintSHA256(chk.Key), dec.why()))
+			addr, offered, where, KeyTypeName(chk.Key), ssh.FingerprintSHA256(chk.Key), dec.Why()))
 	default:
 		err := v.record(ctx, pin)
-		var meanwhile *changedMeanwhileError
+		var meanwhile *ChangedMeanwhileError
 		switch {
 		case errors.As(err, &meanwhile):
 			d.fail = &failure{status: StatusHostMismatch, msg: fmt.Sprintf(
 				"the host key of %s (%s) was accepted, but meanwhile %s came to name another key for it (%s): %s; known_hosts was not changed",
-				addr, offered, file, describeConflict(meanwhile.check), checkAdvice(sc))}
+				addr, offered, file, DescribeConflict(meanwhile.Check), checkAdvice(sc))}
 		case err != nil:
 			pin.Err = err
 			d.fail = unknown(fmt.Sprintf("the host key of %s (%s) was accepted but not recorded: %v", addr, offered, err))
@@ -239,7 +245,9 @@ func (v *verifier) decide(ctx context.Context, sc keyScope, file string, chk Hos
 	return d
 }
 
-func describeConflict(c HostKeyCheck) string {
+// DescribeConflict says, for a message, what known_hosts holds against a
+// key: where it is @revoked, or which other keys it names and where.
+func DescribeConflict(c HostKeyCheck) string {
 	if c.Status == HostKeyRevoked {
 		return "it is marked @revoked at " + c.Entry.Where()
 	}
@@ -250,15 +258,36 @@ func describeConflict(c HostKeyCheck) string {
 	return strings.Join(where, ", ")
 }
 
-// record appends the pin's line to its file, once: under the file's lock,
-// after reading the file again (another run may have recorded the key, or
-// another key, meanwhile).
+// record records the pin (RecordPin) and adds its line to the files
+// this call has read.
 func (v *verifier) record(ctx context.Context, pin *Pin) error {
+	if err := RecordPin(ctx, pin); err != nil || !pin.Recorded {
+		return err
+	}
+	e := KnownHostEntry{File: pin.File, Line: pin.Line, Hosts: pin.Name, Key: pin.Key}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, db := range v.dbs {
+		if db.kh != nil && slices.Contains(db.files, pin.File) {
+			db.kh.add(e)
+		}
+	}
+	return nil
+}
+
+// RecordPin appends the line of an accepted pin ("Name key") to its File,
+// once, as Verify pins: under the file's lock, after reading the file
+// again (another run may have recorded the key, or another key,
+// meanwhile); then Recorded, Appended and Line say what happened. Its
+// error is a *ChangedMeanwhileError (nothing written) or a *RecordError.
+// A File of os.DevNull records nothing and is no error (ssh "records" it
+// there too, and goes on).
+func RecordPin(ctx context.Context, pin *Pin) error {
 	if pin.File == "" {
 		return &RecordError{}
 	}
 	if pin.File == os.DevNull {
-		return nil // ssh "records" it there too, and goes on
+		return nil
 	}
 	var line int
 	appended, err := safefile.AppendLineOnce(ctx, pin.File, knownHostLine(pin.Name, pin.Key), 0o644, func(current []byte) (bool, error) {
@@ -270,12 +299,12 @@ func (v *verifier) record(ctx context.Context, pin *Pin) error {
 			line = c.Entry.Line
 			return true, nil
 		case HostKeyChanged, HostKeyRevoked:
-			return false, &changedMeanwhileError{check: c}
+			return false, &ChangedMeanwhileError{File: pin.File, Check: c}
 		}
 		line = countLines(current) + 1
 		return false, nil
 	})
-	var meanwhile *changedMeanwhileError
+	var meanwhile *ChangedMeanwhileError
 	if errors.As(err, &meanwhile) {
 		return err
 	}
@@ -283,14 +312,6 @@ func (v *verifier) record(ctx context.Context, pin *Pin) error {
 		return &RecordError{File: pin.File, Err: err}
 	}
 	pin.Recorded, pin.Appended, pin.Line = true, appended, line
-	e := KnownHostEntry{File: pin.File, Line: line, Hosts: pin.Name, Key: pin.Key}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	for _, db := range v.dbs {
-		if db.kh != nil && slices.Contains(db.files, pin.File) {
-			db.kh.add(e)
-		}
-	}
 	return nil
 }
 

@@ -137,8 +137,9 @@ func (p *HostKeyPolicy) Decide(ctx context.Context, u UnknownHost) HostKeyDecisi
 	return d
 }
 
-// why says, for a message, why the key was not checked.
-func (d HostKeyDecision) why() string {
+// Why says, for a message, why the key was not checked against a
+// published fingerprint.
+func (d HostKeyDecision) Why() string {
 	switch d.Unchecked {
 	case UncheckedLookupFailed:
 		where := d.Published.URL

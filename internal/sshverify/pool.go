@@ -312,7 +312,7 @@ func (p *pool) dial(ctx context.Context, c *conn) {
 		case hostKeyFail != nil:
 			fail(hostKeyFail)
 		case ctx.Err() != nil:
-			if timedOut(ctx) {
+			if TimedOut(ctx) {
 				fail(&failure{status: StatusTimeout, msg: fmt.Sprintf("no answer from %s within %s (connect, handshake and commands)", addr, v.opts.Timeout)})
 			} else {
 				fail(&failure{status: StatusTimeout, msg: "interrupted before " + addr + " answered"})

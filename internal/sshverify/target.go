@@ -126,4 +126,8 @@ type Options struct {
 	// Dial replaces net.Dialer.DialContext for targets without their own
 	// HostSettings.Dial (tests).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Clock times the targets (Timeout); nil: one of Verify's own. A
+	// caller that checks other targets meanwhile passes the one its own
+	// checks use, so that a decision made by either stops both.
+	Clock *Clock
 }

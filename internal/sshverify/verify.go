@@ -47,7 +47,11 @@ func Verify(ctx context.Context, targets []Target, opts Options) []Result {
 	for i, t := range targets {
 		results[i].Target = t
 	}
-	v := &verifier{opts: opts, clock: newPauseClock(), pools: map[endpoint]*pool{},
+	clock := opts.Clock
+	if clock == nil {
+		clock = NewClock()
+	}
+	v := &verifier{opts: opts, clock: clock, pools: map[endpoint]*pool{},
 		dbs: map[string]*knownHostsDB{}, decisions: map[pinKey]*decision{}}
 	v.perEndpoint = map[endpoint]int{}
 	for _, t := range targets {
@@ -89,7 +93,7 @@ type verifier struct {
 	opts Options
 	// perEndpoint counts the targets on each endpoint, set before any runs.
 	perEndpoint map[endpoint]int
-	clock       *pauseClock
+	clock       *Clock
 
 	// promptMu serializes host key decisions; decisions holds them.
 	promptMu  sync.Mutex
@@ -189,7 +193,7 @@ func (v *verifier) verifyTarget(parent context.Context, t Target) (res Result) {
 		res.Status, res.Message = StatusKeyError, "no key to authenticate with"
 		return res
 	}
-	ctx, cancel := v.clock.withTimeout(parent, v.opts.Timeout)
+	ctx, cancel := v.clock.WithTimeout(parent, v.opts.Timeout)
 	defer cancel()
 	p := v.poolFor(ep)
 
@@ -213,7 +217,7 @@ func (v *verifier) verifyTarget(parent context.Context, t Target) (res Result) {
 
 func (v *verifier) timeoutResult(ctx context.Context, t Target, ep endpoint) Result {
 	r := Result{Target: t, Status: StatusTimeout}
-	if timedOut(ctx) {
+	if TimedOut(ctx) {
 		r.Message = fmt.Sprintf("no answer from %s within %s (connect, handshake and commands)", addrOf(ep), v.opts.Timeout)
 	} else {
 		r.Message = "interrupted before " + addrOf(ep) + " answered"

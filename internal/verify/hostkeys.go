@@ -9,11 +9,21 @@ import (
 
 // policy is verify's host-key policy for hosts known_hosts does not know:
 // trust a key that matches the fingerprint Bitbucket publishes over a
-// trusted channel, take AcceptNewHostKey, or ask a person.
+// trusted channel, take AcceptNewHostKey, or ask a person (one question
+// at a time: in-process and through ssh, and no passphrase prompt
+// between, see keyring).
 func (r *run) policy(ts []*target) *sshverify.HostKeyPolicy {
+	var confirm func(ctx context.Context, u sshverify.UnknownHost) (bool, error)
+	if r.d.Confirm != nil {
+		confirm = func(ctx context.Context, u sshverify.UnknownHost) (bool, error) {
+			r.keys.prompt.Lock()
+			defer r.keys.prompt.Unlock()
+			return r.d.Confirm(ctx, u)
+		}
+	}
 	return &sshverify.HostKeyPolicy{
 		AcceptNew: r.opts.AcceptNewHostKey,
-		Confirm:   r.d.Confirm,
+		Confirm:   confirm,
 		Published: func(ctx context.Context, host string, port int) (sshverify.Published, error) {
 			base := r.baseFor(host, port, ts)
 			if base == "" {

@@ -116,11 +116,7 @@ type hostKey struct {
 func knownHostsSpec(s *openssh.Settings) sshverify.KnownHostsSpec {
 	spec := sshverify.KnownHostsSpec{UserFiles: []string{}, GlobalFiles: []string{}, Alias: s.HostKeyAlias}
 	for _, f := range s.UserKnownHostsFiles {
-		p := f.HomePath
-		if p == "" {
-			p = f.Path
-		}
-		spec.UserFiles = append(spec.UserFiles, p)
+		spec.UserFiles = append(spec.UserFiles, filePath(f))
 	}
 	spec.GlobalFiles = append(spec.GlobalFiles, s.GlobalKnownHostsFiles...)
 	return spec

@@ -35,7 +35,7 @@ type keyring struct {
 	unlock func(ctx context.Context, path string) (*sshkeys.Unlocked, error)
 	mu     sync.Mutex
 	keys   map[string]*key
-	open   sync.Mutex // one key opened at a time: prompts do not mix
+	prompt sync.Mutex // one key opened (or host key asked about) at a time: prompts do not mix
 }
 
 type key struct {
@@ -59,8 +59,8 @@ func (k *keyring) get(ctx context.Context, path string) *key {
 	}
 	k.mu.Unlock()
 	e.once.Do(func() {
-		k.open.Lock()
-		defer k.open.Unlock()
+		k.prompt.Lock()
+		defer k.prompt.Unlock()
 		var notLoadable *sshkeys.NotLoadableError
 		if err := sshkeys.CheckLoadable(path); errors.As(err, &notLoadable) {
 			e.err = err
@@ -100,10 +100,7 @@ func (r *run) chooseKey(t *target) {
 	s := t.settings
 	gitKey := ""
 	if f, ok := s.OfferedIdentity(); ok {
-		gitKey = f.HomePath
-		if gitKey == "" {
-			gitKey = f.Path
-		}
+		gitKey = filePath(f)
 	}
 	switch {
 	case r.opts.Key != "":
@@ -122,7 +119,7 @@ func (r *run) chooseKey(t *target) {
 	if t.key == "" {
 		var files []string
 		for _, f := range s.IdentityFiles {
-			files = append(files, f.HomePath)
+			files = append(files, filePath(f))
 		}
 		t.decide(StatusKeyError, &NoIdentityError{Host: t.url.Host, Files: files})
 	}
@@ -141,14 +138,64 @@ func (r *run) defaultKey() string {
 	return ""
 }
 
+// filePath is where git-bbkey reads a file ssh names: as $HOME has it
+// (the contract), else where ssh reads it.
+func filePath(f openssh.File) string {
+	if f.HomePath != "" {
+		return f.HomePath
+	}
+	return f.Path
+}
+
+// openHopKeys opens the identity files of every jump host on the way to
+// the targets dialled through ProxyJump, before anything is dialled: a
+// passphrase asked then is asked with no target's time running (and no
+// jump host waiting for it). What cannot be resolved here is left to the
+// dial, which reports it.
+func (r *run) openHopKeys(ctx context.Context, settings []*openssh.Settings) {
+	seen := map[*openssh.Settings]bool{}
+	var wg sync.WaitGroup
+	for _, s := range settings {
+		if s == nil || seen[s] || s.ProxyJump == "" || s.ProxyCommand != "" {
+			continue
+		}
+		seen[s] = true
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// The hops, last first, as sshdial reaches them (Resolver.Hop
+			// stops a chain that does not end).
+			for s.ProxyJump != "" && s.ProxyCommand == "" && ctx.Err() == nil {
+				hop, err := r.resolver.Hop(ctx, s)
+				if err != nil {
+					return
+				}
+				for _, f := range hop.IdentityFiles {
+					if p := filePath(f); fileExists(p) {
+						r.keys.get(ctx, p)
+					}
+				}
+				s = hop
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
 // hopSigners are the keys ssh offers a jump host: the agent's (only those
 // of its identity files with IdentitiesOnly, none with IdentityAgent
-// none), then its identity files that exist and open.
+// none), then its identity files that exist and open (opened already by
+// openHopKeys, as a rule).
 func (r *run) hopSigners(ctx context.Context, hop *openssh.Settings) ([]ssh.Signer, error) {
 	var files []ssh.Signer
 	for _, f := range hop.IdentityFiles {
-		p := f.HomePath
-		if _, err := os.Stat(p); err != nil {
+		p := filePath(f)
+		if !fileExists(p) {
 			continue
 		}
 		if k := r.keys.get(ctx, p); k.signer != nil {

@@ -39,7 +39,9 @@ func Check(ctx context.Context, d Deps, t Target, key *sshkeys.Unlocked, o Check
 	if key == nil || key.Signer == nil {
 		return Result{}, errors.New("verify.Check needs an opened key")
 	}
+	ctx, cancel := context.WithCancel(ctx)
 	r := newRun(ctx, &d, Options{Key: key.Path, Write: o.Write && !t.HostOnly, AcceptNewHostKey: o.AcceptNewHostKey, Timeout: o.Timeout})
+	defer r.finish(cancel)
 	r.keys.add(key.Path, key)
 	r.server = func() string { return t.Base }
 	tg := &target{res: Result{Remote: t.Remote, URL: t.URL}, base: t.Base, hostOnly: t.HostOnly}
@@ -54,7 +56,7 @@ func Check(ctx context.Context, d Deps, t Target, key *sshkeys.Unlocked, o Check
 		tg.res.URL, tg.res.SSHHost, tg.res.SCPLike, tg.res.PortGiven = u.String(), u.Host, u.SCPLike, u.PortGiven
 		tg.res.Host, tg.res.Port = u.Host, u.Port
 	}
-	go r.openSSH(ctx)
+	r.goBg(func() { r.openSSH(ctx) })
 	if err := r.check(ctx, []*target{tg}); err != nil {
 		return tg.res, err
 	}

@@ -19,24 +19,30 @@ type preconn struct {
 	done  chan struct{}
 	conn  net.Conn
 	err   error
-	taken bool
+	taken bool // claimed by takePre
+	used  bool // handed over: the taker closes it
 }
 
-// preconnect opens the early connection to host:port, once per address.
+// preconnect opens the early connection to host:port, once per address,
+// unless the run is finishing.
 func (r *run) preconnect(ctx context.Context, host string, port int) {
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
 	if r.pre == nil {
 		r.pre = map[string]*preconn{}
 	}
 	if r.pre[addr] != nil {
-		r.mu.Unlock()
 		return
 	}
 	p := &preconn{start: time.Now(), done: make(chan struct{})}
 	r.pre[addr] = p
-	r.mu.Unlock()
+	r.bg.Add(1) // under r.mu, before finish: see goBg
 	go func() {
+		defer r.bg.Done()
 		defer close(p.done)
 		dctx, cancel := context.WithTimeout(ctx, r.timeout())
 		defer cancel()
@@ -57,7 +63,7 @@ func (r *run) takePre(ctx context.Context, s *openssh.Settings) net.Conn {
 	addr := net.JoinHostPort(s.Hostname, strconv.Itoa(s.Port))
 	r.mu.Lock()
 	p := r.pre[addr]
-	if p == nil || p.taken {
+	if p == nil || p.taken || r.closed {
 		r.mu.Unlock()
 		return nil
 	}
@@ -72,34 +78,36 @@ func (r *run) takePre(ctx context.Context, s *openssh.Settings) net.Conn {
 	select {
 	case <-p.done:
 		if p.err == nil {
+			r.mu.Lock()
+			p.used = true
+			r.mu.Unlock()
 			return p.conn
 		}
 		return nil
 	case <-limit:
 	case <-ctx.Done():
 	}
-	go func() { // not used: closed when it is made
+	// Not used: closed when it is made (or by finish).
+	r.goBg(func() {
 		<-p.done
 		if p.conn != nil {
 			p.conn.Close()
 		}
-	}()
+	})
 	return nil
 }
 
-// closePre closes the early connections nobody took.
+// closePre closes the early connections nobody took. Called by finish,
+// once every dial has ended.
 func (r *run) closePre() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, p := range r.pre {
-		if !p.taken {
-			p.taken = true
-			go func() {
-				<-p.done
-				if p.conn != nil {
-					p.conn.Close()
-				}
-			}()
+		if !p.used {
+			<-p.done
+			if p.conn != nil {
+				p.conn.Close()
+			}
 		}
 	}
 }

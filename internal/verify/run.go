@@ -29,15 +29,53 @@ type run struct {
 	provisional func() *openssh.Resolver
 	server      func() string
 	resolver    *openssh.Resolver // set by resolve
-	pre         map[string]*preconn
+	// clock times every target, in-process and through ssh: it stands
+	// still while a person decides about a host key.
+	clock *sshverify.Clock
+	// bg is the work started ahead (git's ssh command, ssh -G, early
+	// connections, the key given): finish waits for it.
+	bg sync.WaitGroup
 
-	mu    sync.Mutex
-	hosts map[hostKey]*sshverify.HostSettings
-	who   map[string]*whoCall
+	mu     sync.Mutex
+	pre    map[string]*preconn
+	closed bool // finish has begun: no more early connections
+	hosts  map[hostKey]*sshverify.HostSettings
+	who    map[string]*whoCall
+
+	// viaMu serialises the decisions about hosts met through ssh, made
+	// once per host name and known_hosts file (via).
+	viaMu sync.Mutex
+	via   map[string]*viaDecision
+}
+
+// goBg runs f in the background of the run, unless the run is finishing.
+func (r *run) goBg(f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	r.bg.Add(1)
+	go func() {
+		defer r.bg.Done()
+		f()
+	}()
+}
+
+// finish ends the run: what was started ahead is stopped (cancel ends
+// the run's context) and waited for, and the early connections nobody
+// took are closed. Nothing the run started outlives it.
+func (r *run) finish(cancel context.CancelFunc) {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	cancel()
+	r.bg.Wait()
+	r.closePre()
 }
 
 func newRun(ctx context.Context, d *Deps, opts Options) *run {
-	r := &run{d: d, opts: opts, keys: keyring{unlock: d.Unlock}}
+	r := &run{d: d, opts: opts, keys: keyring{unlock: d.Unlock}, clock: sshverify.NewClock()}
 	r.provisional = sync.OnceValue(r.newProvisional)
 	var once sync.Once
 	var resolver *openssh.Resolver
@@ -118,19 +156,21 @@ func (r *run) timeout() time.Duration {
 // a git config error), git's ssh command cannot be read, or ctx ended (an
 // interrupt: the results are then incomplete).
 func Run(ctx context.Context, d Deps, opts Options) ([]Result, error) {
+	ctx, cancel := context.WithCancel(ctx)
 	r := newRun(ctx, &d, opts)
+	defer r.finish(cancel)
 	// git's ssh command is a git config read: it runs while the names are
 	// read, and so does ssh -G for the URLs named (see prefetch).
-	go r.openSSH(ctx)
-	go r.prefetch(ctx, opts.Names, opts.DefaultRemote)
+	r.goBg(func() { r.openSSH(ctx) })
+	r.goBg(func() { r.prefetch(ctx, opts.Names, opts.DefaultRemote) })
 	if opts.Key != "" {
 		// The key given opens meanwhile too, unless that may ask a person
 		// for its passphrase: that waits until the targets are known.
-		go func() {
+		r.goBg(func() {
 			if enc, err := sshkeys.IsEncrypted(opts.Key); err == nil && !enc {
 				r.keys.get(ctx, opts.Key)
 			}
-		}()
+		})
 	}
 	names, err := d.names(ctx, opts)
 	if err != nil {
@@ -177,19 +217,18 @@ func (r *run) prefetch(ctx context.Context, names []string, defaultRemote string
 			}
 			t := sshTarget(u)
 			seen[t] = true
-			go p.Settings(ctx, t)
-			go func() {
+			r.goBg(func() { p.Settings(ctx, t) })
+			r.goBg(func() {
 				if host, port, ok := p.Predict(t); ok {
 					r.preconnect(ctx, host, port)
 				}
-			}()
+			})
 		}
 	}
 }
 
 // check takes parsed targets to their verdicts.
 func (r *run) check(ctx context.Context, ts []*target) error {
-	defer r.closePre()
 	if err := r.resolve(ctx, ts); err != nil {
 		return interrupted(ctx, err)
 	}
@@ -274,11 +313,16 @@ func (r *run) check(ctx context.Context, ts []*target) error {
 			addrList = append(addrList, a)
 		}
 	}
+	var jumped []*openssh.Settings
+	for _, t := range direct {
+		jumped = append(jumped, t.settings, t.pushSettings)
+	}
+	r.openHopKeys(ctx, jumped)
 	if len(addrList) > 0 {
 		r.progress(Step{Kind: StepConnecting, Addrs: addrList})
 	}
 	if len(dial) > 0 {
-		res := sshverify.Verify(ctx, dial, sshverify.Options{HostKeyPolicy: r.policy(ts), Write: r.opts.Write, Timeout: r.timeout()})
+		res := sshverify.Verify(ctx, dial, sshverify.Options{HostKeyPolicy: r.policy(ts), Write: r.opts.Write, Timeout: r.timeout(), Clock: r.clock})
 		for i, v := range res {
 			t := direct[i]
 			t.res.Via = ViaDirect

@@ -159,7 +159,9 @@ type Result struct {
 	// Skip says why a target was skipped.
 	Skip *SkipReason
 	// Host keys: what known_hosts said, the pins made, a jump host's
-	// key that was refused (sshverify's results).
+	// key that was refused (sshverify's results). Via ssh, Pins and
+	// HostKeyAdded are the decision verify made, and the line it appended,
+	// about a host ssh did not know (ssh itself never records one).
 	HostCheck    *sshverify.HostKeyCheck
 	Pins         []sshverify.Pin
 	HostKeyAdded bool
@@ -192,9 +194,6 @@ const (
 	// NoteKeyNotConfirmed: via ssh, which key the server took is not
 	// known (a program other than OpenSSH).
 	NoteKeyNotConfirmed
-	// NoteSSHPinned: via ssh, ssh itself recorded the host key
-	// (Fingerprint) in its known-hosts file.
-	NoteSSHPinned
 )
 
 // Note is one thing to tell, with what it is about.
@@ -202,5 +201,4 @@ type Note struct {
 	Kind        NoteKind
 	AccountHome string // NoteHomeDiffers
 	Home        string
-	Fingerprint string // NoteSSHPinned
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/git-bbkey/git-bbkey/internal/gitremote"
 	"github.com/git-bbkey/git-bbkey/internal/openssh"
 	"github.com/git-bbkey/git-bbkey/internal/sshkeys"
+	"github.com/git-bbkey/git-bbkey/internal/sshverify"
 	"github.com/git-bbkey/git-bbkey/internal/testutil"
 	"github.com/git-bbkey/git-bbkey/internal/testutil/sshdtest"
 )
@@ -209,7 +210,8 @@ func TestCheck(t *testing.T) {
 
 // Where in-process cannot match OpenSSH (a wrapper), the checks run
 // through the user's ssh, with the same statuses; an unknown host key is
-// accepted only as verify would, and then recorded by ssh itself.
+// accepted only as verify would, and then pinned where ssh looks (see
+// viassh_test.go).
 func TestViaSSH(t *testing.T) {
 	l := newLab(t, "Host fresh", "  HostName 127.0.0.1", "  Port 0", "  UserKnownHostsFile FRESH")
 	fresh := filepath.Join(l.dir, "fresh_hosts")
@@ -239,18 +241,27 @@ func TestViaSSH(t *testing.T) {
 		t.Errorf("via ssh, missing repository: %+v", r)
 	}
 	// An unknown host: not accepted without a reason; with
-	// --accept-new-host-key, ssh records it, where it looks.
+	// --accept-new-host-key, pinned where ssh looks.
 	opts := Options{Names: []string{"fresh:proj/repo.git"}, Key: l.good}
-	if r := runAll(t, d, opts)[0]; r.Status != StatusHostUnknown || r.Via != ViaSSH {
+	if r := runAll(t, d, opts)[0]; r.Status != StatusHostUnknown || r.Via != ViaSSH || len(r.Pins) != 1 ||
+		r.Pins[0].Decision.Reason != sshverify.ReasonNotChecked || r.Pins[0].Recorded {
 		t.Errorf("unknown host via ssh: %+v", r)
+	}
+	if data, _ := os.ReadFile(fresh); len(data) != 0 {
+		t.Errorf("not accepted, yet %s = %q", fresh, data)
 	}
 	opts.AcceptNewHostKey = true
 	r := runAll(t, d, opts)[0]
-	if r.Status != StatusOK || !hasNote(r, NoteSSHPinned) {
+	if r.Status != StatusOK || !r.HostKeyAdded || len(r.Pins) != 1 || r.Pins[0].File != fresh {
 		t.Errorf("accepted via ssh: %+v", r)
 	}
-	if data, _ := os.ReadFile(fresh); !strings.Contains(string(data), strings.Fields(l.srv.KnownHostsLine())[2]) {
-		t.Errorf("ssh did not record the key: %q", data)
+	if data, _ := os.ReadFile(fresh); string(data) != l.srv.KnownHostsLine()+"\n" {
+		t.Errorf("%s = %q", fresh, data)
+	}
+	// Known now: nothing more is decided or written.
+	r = runAll(t, d, opts)[0]
+	if r.Status != StatusOK || r.HostKeyAdded || len(r.Pins) != 0 {
+		t.Errorf("known via ssh: %+v", r)
 	}
 }
 

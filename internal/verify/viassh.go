@@ -21,12 +21,16 @@ import (
 func (r *run) viaSSH(ctx context.Context, t *target, runner *openssh.Runner, fp string, ts []*target) {
 	start := time.Now()
 	defer func() { t.res.Elapsed = time.Since(start) }()
-	ctx, cancel := context.WithTimeout(ctx, r.timeout())
+	ctx, cancel := r.clock.WithTimeout(ctx, r.timeout())
 	defer cancel()
 	t.res.Via, t.res.Fingerprint = ViaSSH, fp
 	addr := net.JoinHostPort(t.settings.Hostname, strconv.Itoa(t.settings.Port))
 	who := r.whoami(ctx, t, runner, fp, ts)
 	t.res.Notes = append(t.res.Notes, who.notes...)
+	for _, p := range who.pins {
+		t.res.Pins = append(t.res.Pins, p)
+		t.res.HostKeyAdded = t.res.HostKeyAdded || p.Appended
+	}
 	if who.status != "" {
 		t.res.Status, t.res.Message = who.status, who.msg
 		return
@@ -84,6 +88,7 @@ type whoCall struct {
 	status Status // set when the connection failed: every target's verdict
 	msg    string
 	notes  []Note
+	pins   []sshverify.Pin // the decision about an unknown host key
 }
 
 func (r *run) whoami(ctx context.Context, t *target, runner *openssh.Runner, fp string, ts []*target) *whoCall {
@@ -104,23 +109,18 @@ func (r *run) whoami(ctx context.Context, t *target, runner *openssh.Runner, fp 
 		req := openssh.RunRequest{Target: sshTarget(t.url), KeyFile: t.key, Remote: "whoami"}
 		res, err := runner.Run(ctx, req)
 		if err == nil && res.Failure() == openssh.FailHostKeyUnknown && res.HostKey != "" {
-			// As verify decides about a host known_hosts does not know; ssh
-			// itself then records the key where it keeps them.
-			if st, msg := r.acceptViaSSH(ctx, s, res.HostKey, ts); st != "" {
+			// Decided as verify decides in-process and, accepted, pinned
+			// by verify where ssh looks (never by ssh itself): ssh, run
+			// again, then finds it there, or refuses another key.
+			pin, st, msg := r.acceptViaSSH(ctx, s, runner, req, res.HostKey, ts)
+			if pin != nil {
+				w.pins = append(w.pins, *pin)
+			}
+			if st != "" {
 				w.status, w.msg = st, msg
 				return
 			}
-			again := *runner
-			again.Options = append(append([]string(nil), runner.Options...), "-o", "StrictHostKeyChecking=accept-new")
-			res2, err2 := again.Run(ctx, req)
-			if err2 == nil && res2.HostKey != res.HostKey {
-				w.status, w.msg = StatusHostMismatch, fmt.Sprintf("the host key of %s changed while it was being accepted (%s, then %s)", addr, res.HostKey, res2.HostKey)
-				return
-			}
-			if err2 == nil && res2.Failure() == openssh.FailNone {
-				w.notes = append(w.notes, Note{Kind: NoteSSHPinned, Fingerprint: res.HostKey})
-			}
-			res, err = res2, err2
+			res, err = runner.Run(ctx, req)
 		}
 		if st, msg := r.sshFailed(ctx, res, err, addr, fp, s.User); st != "" {
 			w.status, w.msg = st, msg
@@ -140,30 +140,11 @@ func (r *run) whoami(ctx context.Context, t *target, runner *openssh.Runner, fp 
 	return w
 }
 
-// acceptViaSSH decides about an unknown host key met through ssh (only
-// its fingerprint is known): "" to accept it, else the verdict.
-func (r *run) acceptViaSSH(ctx context.Context, s *openssh.Settings, fp string, ts []*target) (Status, string) {
-	addr := net.JoinHostPort(s.Hostname, strconv.Itoa(s.Port))
-	if base := r.baseFor(s.Hostname, s.Port, ts); base != "" {
-		pub, trusted, err := r.published(ctx, base, s.Hostname)
-		switch {
-		case err == nil && trusted && pub == fp:
-			return "", ""
-		case err == nil && trusted && pub != "":
-			return StatusHostMismatch, fmt.Sprintf("the host key of %s (%s) was not accepted: %s publishes %s; someone may be intercepting the connection", addr, fp, base, pub)
-		}
-	}
-	if r.opts.AcceptNewHostKey {
-		return "", ""
-	}
-	return StatusHostUnknown, fmt.Sprintf("the host key of %s (%s) is not known to ssh, and was not accepted", addr, fp)
-}
-
 // sshFailed is the verdict on a run of ssh that failed before the remote
 // command ran ("" when it got that far).
 func (r *run) sshFailed(ctx context.Context, res *openssh.RunResult, err error, addr, fp, user string) (Status, string) {
 	switch {
-	case err != nil && errors.Is(err, context.DeadlineExceeded):
+	case err != nil && (errors.Is(err, context.DeadlineExceeded) || sshverify.TimedOut(ctx)):
 		return StatusTimeout, fmt.Sprintf("no answer from %s within %s (connect, handshake and commands)", addr, r.timeout())
 	case err != nil && ctx.Err() != nil:
 		return StatusTimeout, "interrupted before " + addr + " answered"
