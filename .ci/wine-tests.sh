@@ -33,7 +33,7 @@ started=$SECONDS
 module=$(go list -m)
 
 # Packages that must run (and pass) real tests under Wine, not only skip.
-required=(safefile prompt sshkeys backup sshconfig gitremote bitbucket credential bbsandbox sshagent bbsession register keygen termtext)
+required=(safefile prompt sshkeys backup sshconfig gitremote bitbucket credential bbsandbox sshagent bbsession register keygen termtext openssh/proc)
 
 find_wine() {
 	command -v wine64 2>/dev/null && return
