@@ -34,6 +34,17 @@ const manExtra = `
 **TERM=dumb**
 : no colours and no status line.
 
+**GIT\_SSH\_COMMAND**, **GIT\_SSH**, **GIT\_SSH\_VARIANT**
+: the ssh program git runs, in git's order (GIT\_SSH\_COMMAND, core.sshCommand, GIT\_SSH, ssh); verify asks
+it for each host's settings (ssh -G) and checks as it would connect.
+
+**HTTPS\_PROXY**, **https\_proxy**, **http\_proxy**, **ALL\_PROXY**, **all\_proxy**, **NO\_PROXY**, **no\_proxy**
+: the proxy for REST calls when http.proxy does not name one, chosen as git chooses it (loopback goes
+through the proxy unless NO\_PROXY names it).
+
+**GIT\_SSL\_CAINFO**, **GIT\_SSL\_CAPATH**, **GIT\_SSL\_CERT**, **GIT\_SSL\_KEY**, **GIT\_SSL\_NO\_VERIFY**
+: as for git, over the http.ssl* settings.
+
 # CONFIGURATION
 
 Read with *git config*, so includes, -c and GIT\_CONFIG\_\* work.
@@ -45,7 +56,8 @@ Read with *git config*, so includes, -c and GIT\_CONFIG\_\* work.
 : key type for generate and setup; default ed25519.
 
 **bbkey.keyFile**
-: the private key to use; default the first of id\_ed25519, id\_ecdsa, id\_rsa in ~/.ssh.
+: the private key to use; default for generate and add the first of id\_ed25519, id\_ecdsa, id\_rsa in
+~/.ssh, for verify the identity ssh would offer the host.
 
 **bbkey.remote**
 : the remote used by verify and setup; default origin.
@@ -53,8 +65,19 @@ Read with *git config*, so includes, -c and GIT\_CONFIG\_\* work.
 **user.email**
 : the key comment.
 
-**http.sslCAInfo**, **http.\<url\>.sslCAInfo**, **http.sslVerify**
-: TLS trust for the Bitbucket URL, as git uses them (sslCAInfo replaces the system roots).
+**http.sslCAInfo**, **http.sslCAPath**, **http.sslVerify**, **http.sslCert**, **http.sslKey** (and their **http.\<url\>.\*** forms)
+: TLS for the Bitbucket URL, as git uses them (sslCAInfo replaces the system roots; sslCert and sslKey a
+client certificate).
+
+**http.proxy**, **http.\<url\>.proxy**
+: the proxy for REST calls, over the environment's, as in git; an empty value turns proxying off.
+
+**core.sshCommand**, **ssh.variant**
+: the ssh program git runs (see GIT\_SSH\_COMMAND). Through it, \~/.ssh/config (Host, Match, Include,
+HostName, Port, User, IdentityFile, IdentitiesOnly, ProxyJump, ProxyCommand, UserKnownHostsFile,
+GlobalKnownHostsFile, HostKeyAlias, ConnectTimeout) applies to verify as to git fetch; what cannot be
+reproduced in-process (PuTTY, wrappers, PKCS11Provider, security keys, Match exec) is checked through your
+own ssh ("via": "ssh").
 
 **url.\<base\>.insteadOf**
 : rewrites remote URLs, and URLs given to verify, as in git.
