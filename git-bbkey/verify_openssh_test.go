@@ -331,18 +331,11 @@ func TestVerifyAllSkipsOtherHosts(t *testing.T) {
 	l.config(t, hostBlock("bb", l.target, "~/.ssh/work_key")...)
 	// A Bitbucket whose SSH address is elsewhere: only its REST side
 	// counts here (its settings name the SSH host).
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	bb, err := bbsandbox.Start(ctx, bbsandbox.Config{DataDir: t.TempDir(), Users: []bbsandbox.User{{Name: "alice", Password: "pw-alice-1"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bb.Close()
+	bb := bbsandbox.StartTest(t, bbsandbox.Config{Users: []bbsandbox.User{{Name: "alice", Password: "pw-alice-1"}}})
 	l.run(t, nil, "git", "config", "bbkey.url", bb.URL())
 	l.run(t, nil, "git", "remote", "add", "origin", "bb:proj/repo.git")
 	l.run(t, nil, "git", "remote", "add", "hub", "git@github.invalid:octo/demo.git")
-	var out, errOut string
-	out, errOut, err = l.run(t, nil, "git", "bbkey", "verify", "--all", "--json")
+	out, errOut, err := l.run(t, nil, "git", "bbkey", "verify", "--all", "--json")
 	var doc struct{ Results []verifyOut }
 	if err != nil || json.Unmarshal([]byte(out), &doc) != nil || len(doc.Results) != 2 {
 		t.Fatalf("verify --all: %v\n%s\n%s", err, out, errOut)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/git-bbkey/git-bbkey/internal/bbsandbox"
 	"github.com/git-bbkey/git-bbkey/internal/rotate"
@@ -38,15 +36,9 @@ func newWorkflowHome(t *testing.T) *workflowHome {
 	t.Helper()
 	h := &workflowHome{killHome: newKillHome(t), git: testutil.RequireTool(t, "git"), ssh: testutil.RequireTool(t, "ssh")}
 	h.afterRun = h.loginWorks
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	bb, err := bbsandbox.Start(ctx, bbsandbox.Config{DataDir: t.TempDir(), Git: h.git,
+	bb := bbsandbox.StartTest(t, bbsandbox.Config{Git: h.git,
 		Users:    []bbsandbox.User{{Name: "alice", Password: "alice-pw", Tokens: []string{"alice-token"}}},
 		Projects: []bbsandbox.Project{{Key: "PROJ", Repos: []string{"demo"}, Admins: []string{"alice"}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bb.Close() })
 	h.bb = bb
 	h.env = append(h.env, "BITBUCKET_TOKEN=alice-token")
 	for _, kv := range [][2]string{{"user.email", "kill@example.com"}, {"bbkey.url", bb.URL()}} {

@@ -44,14 +44,7 @@ func startSandbox(t *testing.T, mutate ...func(*bbsandbox.Config)) *bbsandbox.Se
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	s, err := bbsandbox.Start(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return bbsandbox.StartTest(t, cfg)
 }
 
 // recordSleep replaces the retry sleep and remembers the waits.

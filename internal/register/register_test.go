@@ -28,9 +28,7 @@ const (
 // REST only: no git is needed.
 func startSandbox(t *testing.T) *bbsandbox.Server {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	s, err := bbsandbox.Start(ctx, bbsandbox.Config{
+	s := bbsandbox.StartTest(t, bbsandbox.Config{
 		RESTOnly: true,
 		Users: []bbsandbox.User{
 			{Name: "alice", Password: "alice-pw", Tokens: []string{aliceToken}},
@@ -40,10 +38,6 @@ func startSandbox(t *testing.T) *bbsandbox.Server {
 		DataDir:  t.TempDir(),
 		Logf:     t.Logf,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
 	return s
 }
 

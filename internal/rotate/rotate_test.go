@@ -38,12 +38,8 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	bb, err := bbsandbox.Start(context.Background(), bbsandbox.Config{RESTOnly: true, DataDir: t.TempDir(),
+	bb := bbsandbox.StartTest(t, bbsandbox.Config{RESTOnly: true,
 		Users: []bbsandbox.User{{Name: "alice", Password: "pw", Tokens: []string{token}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bb.Close() })
 	w := &world{t: t, bb: bb, key: filepath.Join(t.TempDir(), ".ssh", "id_ed25519"), status: sshverify.StatusOK}
 	plan, err := keygen.NewPlan(keygen.Options{SSHDir: filepath.Dir(w.key), Comment: "alice@example.com", NoPassphrase: true})
 	if err != nil {

@@ -39,18 +39,11 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	bb, err := bbsandbox.Start(ctx, bbsandbox.Config{
+	bb := bbsandbox.StartTest(t, bbsandbox.Config{
 		RESTOnly: true,
 		Users:    []bbsandbox.User{{Name: "alice", Password: "alice-pw", Tokens: []string{aliceToken}}},
 		Projects: []bbsandbox.Project{{Key: "PROJ", Repos: []string{"demo"}, Admins: []string{"alice"}}},
-		DataDir:  t.TempDir(),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bb.Close() })
 	home := t.TempDir()
 	w := &world{t: t, bb: bb, home: home, sshDir: filepath.Join(home, ".ssh"), verify: &fakeVerify{},
 		env: []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "GIT_CONFIG_NOSYSTEM=1",
