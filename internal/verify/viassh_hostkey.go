@@ -124,6 +124,20 @@ func (r *run) hostKeyViaSSH(ctx context.Context, s *openssh.Settings, runner *op
 		"-o", "PreferredAuthentications=none",
 		"-o", "ControlMaster=no", "-o", "ControlPath=none",
 		"-o", "ForwardAgent=no", "-o", "ForwardX11=no", "-o", "ClearAllForwardings=yes", "-o", "PermitLocalCommand=no")
+	// ssh takes the first value it is given: a known-hosts file that the
+	// ssh command itself names (or a wrapper adds) comes before ours, and
+	// ssh would record the key there, unasked. ssh -G on the same command
+	// line says which file wins; the key is met only when it is ours.
+	probe := meet
+	probe.Options = append(append([]string(nil), meet.Options...), "-G")
+	if pres, err := probe.Run(ctx, req); err != nil || pres.ExitCode != 0 || !recordsIn(pres.Stdout, tmp) {
+		if ctx.Err() != nil {
+			st, msg := r.sshFailed(ctx, pres, err, addr, fp, s.User)
+			return nil, st, msg
+		}
+		return nil, StatusHostUnknown, fmt.Sprintf("ssh met an unknown host key (%s) at %s, and your ssh command names its own known-hosts file, where ssh would record the key before it is checked: it was not accepted; connect once with your ssh command to record it (ssh -p %d %s), then run again",
+			fp, addr, s.Port, s.Hostname)
+	}
 	res, err := meet.Run(ctx, req)
 	if err != nil && ctx.Err() != nil {
 		st, msg := r.sshFailed(ctx, res, err, addr, fp, s.User)
@@ -147,6 +161,18 @@ func (r *run) hostKeyViaSSH(ctx context.Context, s *openssh.Settings, runner *op
 		}
 	}
 	return keys[0].Key, "", ""
+}
+
+// recordsIn tells whether ssh -G output says ssh records new host keys
+// in file: the first of its UserKnownHostsFile names.
+func recordsIn(g []byte, file string) bool {
+	for _, line := range strings.Split(string(g), "\n") {
+		if v, ok := strings.CutPrefix(line, "userknownhostsfile "); ok {
+			f := strings.Fields(v)
+			return len(f) > 0 && strings.Trim(f[0], `"`) == file
+		}
+	}
+	return false
 }
 
 // hasFingerprint tells whether key's fingerprint, as ssh printed it
